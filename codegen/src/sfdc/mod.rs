@@ -1,0 +1,14 @@
+//! The Salesforce side: source-format metadata → [`Model`] → Rust types, describe and admin table.
+
+mod error;
+mod load;
+mod model;
+mod standard;
+mod table;
+mod xml;
+
+pub use error::{LoadError, MetadataError};
+pub use load::load;
+pub use model::*;
+pub use standard::{STANDARD_OBJECTS, standard_object};
+pub use table::render as render_table;
