@@ -1,6 +1,6 @@
 //! `codegen`: generate Rust from Salesforce metadata and Stripe's OpenAPI spec, and print the model.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -21,14 +21,44 @@ enum Command {
         #[arg(env = "SFDC_FORCE_APP_DIR", default_value = "force-app")]
         force_app: PathBuf,
     },
+    /// Print the describe of a force-app folder as JSON, in the shape of `sfdc_types::Schema`.
+    Describe {
+        /// The force-app folder (Salesforce DX source format).
+        #[arg(env = "SFDC_FORCE_APP_DIR", default_value = "force-app")]
+        force_app: PathBuf,
+    },
+    /// Write the Rust types generated from a force-app folder to a file, for teams that vendor them.
+    SfdcTypes {
+        /// The force-app folder (Salesforce DX source format).
+        #[arg(long, env = "SFDC_FORCE_APP_DIR", default_value = "force-app")]
+        force_app: PathBuf,
+        /// Where to write the generated module (a `.rs` file; `-` for standard output).
+        #[arg(long, default_value = "-")]
+        out: PathBuf,
+        /// How the generated code names the runtime crate.
+        #[arg(long, default_value = "::sfdc_types")]
+        runtime: String,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Model { force_app } => codegen::sfdc::load(&force_app)
-            .map(|model| print!("{}", codegen::sfdc::render_table(&model)))
-            .map_err(|e| e.to_string()),
+            .map_err(|e| e.to_string())
+            .and_then(|model| write_stdout(&codegen::sfdc::render_table(&model))),
+        Command::Describe { force_app } => codegen::sfdc::load(&force_app)
+            .map_err(|e| e.to_string())
+            .and_then(|model| {
+                serde_json::to_string_pretty(&codegen::sfdc::describe::describe(&model))
+                    .map_err(|e| e.to_string())
+            })
+            .and_then(|json| write_stdout(&(json + "\n"))),
+        Command::SfdcTypes {
+            force_app,
+            out,
+            runtime,
+        } => sfdc_types(&force_app, &out, runtime),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -36,5 +66,30 @@ fn main() -> ExitCode {
             eprintln!("codegen: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn sfdc_types(force_app: &Path, out: &Path, runtime: String) -> Result<(), String> {
+    let model = codegen::sfdc::load(force_app).map_err(|e| e.to_string())?;
+    let options = codegen::sfdc::EmitOptions {
+        source: force_app.display().to_string(),
+        runtime,
+    };
+    let code = codegen::sfdc::generate(&model, &options).map_err(|e| e.to_string())?;
+    if out == Path::new("-") {
+        write_stdout(&code)
+    } else {
+        std::fs::write(out, code).map_err(|e| format!("cannot write {}: {e}", out.display()))
+    }
+}
+
+/// Writes to standard output; a closed pipe (`codegen model | head`) is not an error.
+fn write_stdout(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write to standard output: {e}"))
+        }
+        _ => Ok(()),
     }
 }

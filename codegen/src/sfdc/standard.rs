@@ -46,7 +46,8 @@ pub fn custom_object_system_fields(owned: bool) -> Vec<Field> {
         system(FieldType::Checkbox, "IsDeleted", "Deleted"),
     ];
     if owned {
-        fields.push(lookup("OwnerId", "Owner ID", "User", "Owner").required());
+        // Defaulted to the running user on create, so not required.
+        fields.push(lookup("OwnerId", "Owner ID", "User", "Owner"));
     }
     fields.extend(audit_fields());
     fields
@@ -175,12 +176,11 @@ fn task() -> Vec<Field> {
                 "Waiting on someone else",
                 "Deferred",
             ],
-        )
-        .required(),
-        picklist("Priority", "Priority", &["High", "Normal", "Low"]).required(),
+        ),
+        picklist("Priority", "Priority", &["High", "Normal", "Low"]),
         picklist("TaskSubtype", "Task Subtype", &["Task", "Email", "Call"]),
         plain(FieldType::Date, "ActivityDate", "Due Date Only"),
-        lookup("OwnerId", "Assigned To ID", "User", "Owner").required(),
+        lookup("OwnerId", "Assigned To ID", "User", "Owner"),
         polymorphic("WhoId", "Name ID", "Who"),
         polymorphic("WhatId", "Related To ID", "What"),
         checkbox("IsClosed", "Closed").computed_by_salesforce(),

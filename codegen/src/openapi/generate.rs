@@ -1,0 +1,7 @@
+//! placeholder
+/// x
+pub struct GeneratedFile;
+/// x
+pub struct GeneratedSources;
+/// x
+pub fn generate() {}
