@@ -5,4 +5,5 @@
 //! `sfdc-types` and `stripe-types` run it from their build scripts; the `codegen` binary exposes the
 //! same functions on the command line.
 
+pub mod metadata_schema;
 pub mod sfdc;

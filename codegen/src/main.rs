@@ -27,6 +27,16 @@ enum Command {
         #[arg(env = "SFDC_FORCE_APP_DIR", default_value = "force-app")]
         force_app: PathBuf,
     },
+    /// Check every metadata file of a force-app folder against the Metadata API's XML schema
+    /// (the schema embedded in a Metadata API WSDL, e.g. version 47.0).
+    CheckMetadata {
+        /// The Metadata API WSDL (`tests/peers/metadata-wsdl.sh` installs one and prints its path).
+        #[arg(long, env = "SFDC_METADATA_WSDL")]
+        wsdl: PathBuf,
+        /// The force-app folder (Salesforce DX source format).
+        #[arg(env = "SFDC_FORCE_APP_DIR", default_value = "force-app")]
+        force_app: PathBuf,
+    },
     /// Write the Rust types generated from a force-app folder to a file, for teams that vendor them.
     SfdcTypes {
         /// The force-app folder (Salesforce DX source format).
@@ -54,6 +64,7 @@ fn main() -> ExitCode {
                     .map_err(|e| e.to_string())
             })
             .and_then(|json| write_stdout(&(json + "\n"))),
+        Command::CheckMetadata { wsdl, force_app } => check_metadata(&wsdl, &force_app),
         Command::SfdcTypes {
             force_app,
             out,
@@ -91,5 +102,30 @@ fn write_stdout(text: &str) -> Result<(), String> {
             Err(format!("cannot write to standard output: {e}"))
         }
         _ => Ok(()),
+    }
+}
+
+fn check_metadata(wsdl: &Path, force_app: &Path) -> Result<(), String> {
+    use codegen::metadata_schema::{MetadataSchema, Severity};
+    let schema = MetadataSchema::from_wsdl_file(wsdl).map_err(|e| e.to_string())?;
+    let findings = schema.check_tree(force_app).map_err(|e| e.to_string())?;
+    let mut report = String::new();
+    for finding in &findings {
+        report.push_str(&format!("{finding}\n"));
+    }
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    report.push_str(&format!(
+        "{} finding(s), {errors} error(s), against the Metadata API schema {}\n",
+        findings.len(),
+        schema.api_version().unwrap_or("of unknown version")
+    ));
+    write_stdout(&report)?;
+    if errors > 0 {
+        Err(format!("{errors} metadata file error(s)"))
+    } else {
+        Ok(())
     }
 }

@@ -154,3 +154,17 @@ fn a_single_document_is_checked_under_the_name_it_is_given() {
         findings[0]
     );
 }
+
+#[test]
+fn the_repository_force_app_matches_the_metadata_api_schema() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../force-app");
+    let findings = schema()
+        .check_tree(&root)
+        .unwrap_or_else(|err| panic!("{err}"));
+    let rendered: Vec<String> = findings.iter().map(ToString::to_string).collect();
+    assert!(
+        findings.iter().all(|f| f.severity != Severity::Error),
+        "force-app breaks the Metadata API schema:\n{}",
+        rendered.join("\n")
+    );
+}

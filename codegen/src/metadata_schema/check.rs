@@ -49,6 +49,7 @@ pub(crate) fn check_document(schema: &Schema, text: &str, file: &Path) -> Vec<Fi
     findings
 }
 
+/// The state of one document's check: where findings go and how to place them.
 struct Checker<'a, 'd, 'i> {
     schema: &'a Schema,
     doc: &'d Document<'i>,

@@ -108,7 +108,11 @@ impl Emitter<'_> {
         let rt = &self.rt;
         let ty = format_ident!("{}", name);
         let open = !picklist.restricted;
-        let values: Vec<&str> = picklist.values.iter().map(|v| v.api_name.as_str()).collect();
+        let values: Vec<&str> = picklist
+            .values
+            .iter()
+            .map(|v| v.api_name.as_str())
+            .collect();
         let reserved: &[&str] = if open { &["Other"] } else { &[] };
         let variants: Vec<Ident> = naming::variants(values.iter().copied(), reserved)
             .iter()
@@ -416,7 +420,10 @@ impl Emitter<'_> {
             .unwrap_or_default();
         let index = Literal::usize_unsuffixed(index);
         let static_name = format_ident!("{}", naming::object_static(object));
-        let doc = format!(" Describe of `{}`: its fields and their limits.", object.api_name);
+        let doc = format!(
+            " Describe of `{}`: its fields and their limits.",
+            object.api_name
+        );
         let fields_static = format_ident!("{}_FIELDS", naming::object_static(object));
         let mut value_statics = TokenStream::new();
         let fields: Vec<TokenStream> = object
@@ -515,7 +522,12 @@ impl Emitter<'_> {
 }
 
 fn field_doc(field: &Field) -> String {
-    let mut doc = format!(" {} (`{}`): {}", field.label, field.api_name, field.field_type.as_str());
+    let mut doc = format!(
+        " {} (`{}`): {}",
+        field.label,
+        field.api_name,
+        field.field_type.as_str()
+    );
     match (field.precision, field.scale, field.length) {
         (Some(p), Some(s), _) => doc.push_str(&format!("({p},{s})")),
         (_, _, Some(l)) if field.field_type.is_text() => doc.push_str(&format!("({l})")),

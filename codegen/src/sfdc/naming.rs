@@ -111,7 +111,10 @@ pub fn type_collisions(model: &Model) -> Vec<String> {
     for object in &model.objects {
         let ty = object_type(object);
         claim(ty.clone(), format!("object `{}`", object.api_name));
-        claim(format!("{ty}Write"), format!("object `{}`", object.api_name));
+        claim(
+            format!("{ty}Write"),
+            format!("object `{}`", object.api_name),
+        );
         claim(ref_type(object), format!("object `{}`", object.api_name));
         for field in &object.fields {
             if field.picklist.is_some() {
