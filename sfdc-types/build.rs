@@ -19,7 +19,10 @@ fn main() -> ExitCode {
     let model = match codegen::sfdc::load(&force_app) {
         Ok(model) => model,
         Err(e) => {
-            eprintln!("sfdc-types: cannot generate from {}: {e}", force_app.display());
+            eprintln!(
+                "sfdc-types: cannot generate from {}: {e}",
+                force_app.display()
+            );
             return ExitCode::FAILURE;
         }
     };
