@@ -5,5 +5,7 @@
 //! `sfdc-types` and `stripe-types` run it from their build scripts; the `codegen` binary exposes the
 //! same functions on the command line.
 
+pub mod mapping;
 pub mod metadata_schema;
+pub mod openapi;
 pub mod sfdc;

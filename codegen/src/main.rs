@@ -37,6 +37,22 @@ enum Command {
         #[arg(env = "SFDC_FORCE_APP_DIR", default_value = "force-app")]
         force_app: PathBuf,
     },
+    /// Print the Stripe → Salesforce mappings as a table (Stripe path → Salesforce field, conversion).
+    MappingTable {
+        /// The mapping file.
+        #[arg(long, env = "SYNC_MAPPINGS_FILE", default_value = "sync/mappings.toml")]
+        mappings: PathBuf,
+        /// The (trimmed) Stripe OpenAPI spec the paths are checked against.
+        #[arg(
+            long,
+            env = "STRIPE_TYPES_SPEC",
+            default_value = "openapi/stripe/spec.json"
+        )]
+        spec: PathBuf,
+        /// The force-app folder (Salesforce DX source format).
+        #[arg(long, env = "SFDC_FORCE_APP_DIR", default_value = "force-app")]
+        force_app: PathBuf,
+    },
     /// Write the Rust types generated from a force-app folder to a file, for teams that vendor them.
     SfdcTypes {
         /// The force-app folder (Salesforce DX source format).
@@ -65,6 +81,13 @@ fn main() -> ExitCode {
             })
             .and_then(|json| write_stdout(&(json + "\n"))),
         Command::CheckMetadata { wsdl, force_app } => check_metadata(&wsdl, &force_app),
+        Command::MappingTable {
+            mappings,
+            spec,
+            force_app,
+        } => codegen::mapping::mapping_table(&mappings, &spec, &force_app)
+            .map_err(|e| e.to_string())
+            .and_then(|table| write_stdout(&table)),
         Command::SfdcTypes {
             force_app,
             out,

@@ -5,7 +5,7 @@ mod emit;
 mod error;
 mod load;
 mod model;
-mod naming;
+pub mod naming;
 mod standard;
 mod table;
 mod xml;
