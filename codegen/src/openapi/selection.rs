@@ -72,7 +72,10 @@ impl OperationRef {
         let bad = || Error::BadOperationEntry {
             entry: entry.to_owned(),
         };
-        let (method, path) = entry.trim().split_once(char::is_whitespace).ok_or_else(bad)?;
+        let (method, path) = entry
+            .trim()
+            .split_once(char::is_whitespace)
+            .ok_or_else(bad)?;
         let method = HttpMethod::parse(method).ok_or_else(bad)?;
         let path = path.trim();
         if !path.starts_with('/') || path.contains(char::is_whitespace) {
@@ -139,6 +142,28 @@ impl Selection {
             source,
         })?;
         Selection::from_toml_str(&text, &path.display().to_string())
+    }
+
+    /// The selection as TOML, in the format [`Selection::from_toml_str`] reads.
+    pub fn to_toml_string(&self) -> String {
+        let list = |name: &str, items: &mut dyn Iterator<Item = String>| {
+            let mut out = format!("{name} = [\n");
+            for item in items {
+                // A TOML basic string: the same escapes as JSON for what Stripe's names contain.
+                out.push_str(&format!("  {},\n", serde_json::Value::String(item)));
+            }
+            out.push_str("]\n");
+            out
+        };
+        [
+            list(
+                "operations",
+                &mut self.operations.iter().map(ToString::to_string),
+            ),
+            list("resources", &mut self.resources.iter().cloned()),
+            list("events", &mut self.events.iter().cloned()),
+        ]
+        .join("\n")
     }
 
     /// Everything a spec offers: every GET, POST and DELETE operation, every schema, every event type.

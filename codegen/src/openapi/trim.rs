@@ -62,7 +62,10 @@ pub fn trim(full_spec: &Value, selection: &Selection) -> Result<Value, Error> {
         .any(|op| op.path == webhook_path && op.method.as_lower() == "post");
     if !webhook_selected && let Some(items) = spec::enabled_events_items(full_spec) {
         let operation_id = full_spec
-            .pointer(&format!("/paths/{}/post/operationId", pointer_escape(webhook_path)))
+            .pointer(&format!(
+                "/paths/{}/post/operationId",
+                pointer_escape(webhook_path)
+            ))
             .cloned()
             .unwrap_or(Value::Null);
         let mut stub = json!({
@@ -86,11 +89,9 @@ pub fn trim(full_spec: &Value, selection: &Selection) -> Result<Value, Error> {
     let references = |node: &Value, context: &str, pending: &mut Vec<String>| {
         let mut found = Vec::new();
         let mut expandable = Vec::new();
-        spec::walk_refs(
-            node,
-            &mut |target| found.push(target),
-            &mut |target| expandable.push(target),
-        );
+        spec::walk_refs(node, &mut |target| found.push(target), &mut |target| {
+            expandable.push(target)
+        });
         found.extend(expandable.into_iter().filter(|t| selected.contains(t)));
         for target in found {
             if !schemas.contains_key(target) {
@@ -318,12 +319,14 @@ fn clean_alternatives(
     Value::Array(
         items
             .iter()
-            .map(|alternative| match (reduce_outside, spec::ref_target(alternative)) {
-                (Some(kept), Some(target)) if !kept.contains(target) => {
-                    json!({"type": "object", (TRIMMED): alternative["$ref"]})
-                }
-                _ => clean_schema(alternative, keep),
-            })
+            .map(
+                |alternative| match (reduce_outside, spec::ref_target(alternative)) {
+                    (Some(kept), Some(target)) if !kept.contains(target) => {
+                        json!({"type": "object", (TRIMMED): alternative["$ref"]})
+                    }
+                    _ => clean_schema(alternative, keep),
+                },
+            )
             .collect(),
     )
 }

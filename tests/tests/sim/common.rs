@@ -4,6 +4,15 @@ use reqwest::header::HeaderMap;
 use serde_json::{Map, Value, json};
 use sfdc_sim::{SimConfig, Simulator};
 
+/// An HTTP client for the tests. reqwest is built without a bundled crypto provider, so ring is
+/// installed first (the tests speak plain HTTP on 127.0.0.1, but the client needs a provider).
+pub fn http() -> reqwest::Client {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    reqwest::Client::new()
+}
+
 /// A running simulator with a client logged in through client credentials.
 pub struct Org {
     pub sim: Simulator,
@@ -109,7 +118,7 @@ impl Org {
     }
 
     pub async fn login(sim: Simulator) -> Org {
-        let http = reqwest::Client::new();
+        let http = http();
         let url = sim.url();
         let answer = token_request(
             &http,

@@ -114,7 +114,7 @@ async fn paths_select_requests_and_token_calls_only_when_named() {
     org.sim
         .inject(Fault::on_path(FaultKind::Status(500), "/query", 1));
     assert_eq!(org.get("/limits").await.status, 200);
-    let http = reqwest::Client::new();
+    let http = crate::common::http();
     let pairs = [
         ("grant_type", "client_credentials"),
         ("client_id", "test-client"),

@@ -27,7 +27,7 @@ async fn header_on_every_response_and_limits_resource() {
         json!({"Max": 1000, "Remaining": 997})
     );
     assert_eq!(org.sim.api_calls(), 3);
-    let http = reqwest::Client::new();
+    let http = crate::common::http();
     token_request(
         &http,
         &org.sim.url(),

@@ -48,7 +48,7 @@ fn assertion(claims: &Value) -> String {
 }
 
 async fn jwt(sim: &Simulator, claims: Value) -> crate::common::Answer {
-    let http = reqwest::Client::new();
+    let http = crate::common::http();
     let assertion = assertion(&claims);
     token_request(
         &http,
@@ -64,7 +64,7 @@ async fn jwt(sim: &Simulator, claims: Value) -> crate::common::Answer {
 #[tokio::test]
 async fn client_credentials_answer() {
     let sim = Simulator::start(SimConfig::default()).await.unwrap();
-    let http = reqwest::Client::new();
+    let http = crate::common::http();
     let ok = token_request(
         &http,
         &sim.url(),
@@ -132,7 +132,7 @@ async fn client_credentials_answer() {
 #[tokio::test]
 async fn refresh_token_flow() {
     let sim = Simulator::start(SimConfig::default()).await.unwrap();
-    let http = reqwest::Client::new();
+    let http = crate::common::http();
     let ok = token_request(
         &http,
         &sim.url(),
@@ -203,7 +203,7 @@ async fn jwt_bearer_flow_verifies_the_assertion() {
     let parts: Vec<&str> = token.split('.').collect();
     let forged_claims = URL_SAFE_NO_PAD.encode(json!({"iss": "test-client", "sub": "admin@example.com", "aud": sim.url(), "exp": now() + 120}).to_string());
     let forged = format!("{}.{forged_claims}.{}", parts[0], parts[2]);
-    let http = reqwest::Client::new();
+    let http = crate::common::http();
     let refused = token_request(
         &http,
         &sim.url(),
