@@ -40,6 +40,24 @@ pub enum EventError {
     },
 }
 
+/// Every way of reading an `Event` (a webhook body, an item of `GET /v1/events`, a page of them)
+/// checks the API version first, so a payload rendered at another version fails with
+/// [`EventError::ApiVersionMismatch`]'s message instead of a missing field deep inside.
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let id = value
+            .get("id")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("(without id)")
+            .to_owned();
+        let found = value.get("api_version").and_then(serde_json::Value::as_str);
+        check(id, found).map_err(serde::de::Error::custom)?;
+        // The derived deserializer (`#[serde(remote = "Self")]` on the generated struct).
+        Event::deserialize(value).map_err(serde::de::Error::custom)
+    }
+}
+
 /// The fields read before anything else.
 #[derive(Deserialize)]
 struct Envelope {

@@ -293,9 +293,14 @@ fn emit_struct(def: &Def, fields: &[Field], identified: Option<IdField>) -> Toke
             pub #field_ident: #ty
         }
     });
+    // `Event` gets its `Deserialize` by hand (stripe-types' event.rs), which checks the API version
+    // before reading the rest: serde's derive becomes the inherent `Event::deserialize` it calls.
+    let remote =
+        (module == Module::Types && def.name == "Event").then(|| quote!(#[serde(remote = "Self")]));
     let mut out = quote! {
         #[doc = #doc]
         #[derive(#(#derives),*)]
+        #remote
         pub struct #name {
             #(#field_tokens,)*
         }
