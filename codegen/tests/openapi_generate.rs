@@ -314,7 +314,7 @@ fn generated_shapes() {
     assert_has(operations, "pub async fn retrieve_customer(");
     assert_has(
         operations,
-        "format!(\"/v1/customers/{}\", encode_path_segment(customer))",
+        "format!(\"/v1/customers/{}\", crate::client::form::path_segment(customer))",
     );
     assert_has(
         operations,

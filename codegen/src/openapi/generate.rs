@@ -518,35 +518,13 @@ fn emit_untagged(def: &Def, variants: &[(String, Ty)]) -> TokenStream {
 
 fn emit_operations(model: &Model) -> TokenStream {
     let methods: Vec<TokenStream> = model.operations.iter().map(emit_operation).collect();
-    let encodes = model.operations.iter().any(|op| !op.path_params.is_empty());
-    let helper = encodes.then(|| {
-        quote! {
-            /// Percent-encodes a path parameter: every byte but RFC 3986's unreserved characters.
-            fn encode_path_segment(segment: &str) -> String {
-                const HEX: &[u8; 16] = b"0123456789ABCDEF";
-                let mut out = String::with_capacity(segment.len());
-                for byte in segment.bytes() {
-                    if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-                        out.push(char::from(byte));
-                    } else {
-                        out.push('%');
-                        out.push(char::from(HEX[usize::from(byte >> 4)]));
-                        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
-                    }
-                }
-                out
-            }
-        }
-    });
     if methods.is_empty() {
-        return quote!(#helper);
+        return TokenStream::new();
     }
     quote! {
         impl crate::client::Client {
             #(#methods)*
         }
-
-        #helper
     }
 }
 
@@ -575,7 +553,7 @@ fn emit_operation(op: &Operation) -> TokenStream {
         }
         let encoded = op.path_params.iter().map(|p| {
             let arg = ident(&p.ident);
-            quote!(encode_path_segment(#arg))
+            quote!(crate::client::form::path_segment(#arg))
         });
         (
             quote!(let path = format!(#template, #(#encoded),*);),
