@@ -3,9 +3,14 @@
 //!
 //! - [`mapping`]: Stripe → Salesforce mappings generated from `sync/mappings.toml`, checked
 //!   at build time against Stripe's spec and the Salesforce model
+//! - [`ratelimit`]: keeps Salesforce calls under the org's quota (sliding windows, shared
+//!   counters, a reserve of the daily quota)
 //! - [`salesforce`]: the Salesforce client (OAuth, REST, Collections, Composite, SOQL,
 //!   Bulk API 2.0, limits), a hand-written layer over a client generated from
 //!   `openapi/salesforce/openapi.json`.
 
+pub mod backoff;
 pub mod mapping;
+pub mod ratelimit;
 pub mod salesforce;
+pub mod signature;

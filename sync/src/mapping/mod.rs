@@ -7,7 +7,7 @@
 //! struct with its key. [`map_object`] runs every mapping of an object's type; [`MAPPINGS`]
 //! lists them. The modules here are the runtime the generated code calls: reading values
 //! ([`read`]), converting them ([`convert`], [`derived`], [`money`], [`timestamp`]) and fitting
-//! them into fields ([`write`]); errors name the mapping, field and value.
+//! them into fields ([`write`](mod@write)); errors name the mapping, field and value.
 
 pub mod context;
 pub mod convert;
