@@ -3,6 +3,8 @@
 //!
 //! - [`mapping`]: Stripe → Salesforce mappings generated from `sync/mappings.toml`, checked
 //!   at build time against Stripe's spec and the Salesforce model
+//! - [`queue`]: the durable queue between receiver and workers (at-least-once delivery with
+//!   leases); [`store`]: the ledger, watermarks, dead letters and token cache they share
 //! - [`ratelimit`]: keeps Salesforce calls under the org's quota (sliding windows, shared
 //!   counters, a reserve of the daily quota)
 //! - [`salesforce`]: the Salesforce client (OAuth, REST, Collections, Composite, SOQL,
@@ -11,6 +13,8 @@
 
 pub mod backoff;
 pub mod mapping;
+pub mod queue;
 pub mod ratelimit;
 pub mod salesforce;
 pub mod signature;
+pub mod store;
