@@ -10,11 +10,17 @@
 //! - [`salesforce`]: the Salesforce client (OAuth, REST, Collections, Composite, SOQL,
 //!   Bulk API 2.0, limits), a hand-written layer over a client generated from
 //!   `openapi/salesforce/openapi.json`.
+//! - [`sqlite`]: the embedded backend of the queue and the store (one SQLite file, WAL)
+//! - [`receiver`]: the axum webhook receiver (signature check, durable queueing, health and
+//!   Prometheus metrics); [`priority`]: which event types are handled and how urgently.
 
 pub mod backoff;
 pub mod mapping;
+pub mod priority;
 pub mod queue;
 pub mod ratelimit;
+pub mod receiver;
 pub mod salesforce;
 pub mod signature;
+pub mod sqlite;
 pub mod store;
