@@ -15,6 +15,7 @@
 //!   Prometheus metrics); [`priority`]: which event types are handled and how urgently.
 
 pub mod backoff;
+pub mod config;
 pub mod mapping;
 pub mod priority;
 pub mod queue;
@@ -24,3 +25,4 @@ pub mod salesforce;
 pub mod signature;
 pub mod sqlite;
 pub mod store;
+pub mod worker;

@@ -81,7 +81,8 @@ pub enum Claim {
 /// worker that dies leaves a claim that expires, and another worker then takes it over.
 pub trait Ledger: Send + Sync + 'static {
     /// Claims `event_id` for `worker` until `until`, unless it is done or validly held by
-    /// another worker. An expired claim is taken over.
+    /// another worker. An expired claim is taken over. An event completed as
+    /// [`Outcome::DeadLettered`] can be claimed again: that is how a replay is processed.
     fn claim(
         &self,
         event_id: &str,

@@ -373,11 +373,7 @@ async fn ledger_claims_completes_and_dedupes() {
         store.complete("evt_unknown", "w1", Outcome::Ignored).await,
         Err(StoreError::NotHeld { .. })
     ));
-    for outcome in [
-        Outcome::SkippedStale,
-        Outcome::Ignored,
-        Outcome::DeadLettered,
-    ] {
+    for outcome in [Outcome::SkippedStale, Outcome::Ignored] {
         let event = format!("evt_{}", outcome.as_str());
         assert_eq!(
             store.claim(&event, "w1", until).await.unwrap(),
@@ -389,6 +385,36 @@ async fn ledger_claims_completes_and_dedupes() {
             Claim::Done(outcome)
         );
     }
+}
+
+#[tokio::test]
+async fn a_dead_lettered_event_can_be_claimed_again_for_a_replay() {
+    let (_dir, path) = db_file();
+    let clock = ManualClock::new();
+    let store = store(&path, &clock);
+    let until = at(T0 + 60);
+    assert_eq!(
+        store.claim("evt_dl", "w1", until).await.unwrap(),
+        Claim::Granted
+    );
+    store
+        .complete("evt_dl", "w1", Outcome::DeadLettered)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.claim("evt_dl", "w2", until).await.unwrap(),
+        Claim::Granted,
+        "the replay is processed"
+    );
+    store
+        .complete("evt_dl", "w2", Outcome::Processed)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.claim("evt_dl", "w1", until).await.unwrap(),
+        Claim::Done(Outcome::Processed),
+        "and then recorded as done like any other"
+    );
 }
 
 #[tokio::test]

@@ -50,7 +50,11 @@ pub(crate) fn claim(
     let now_nanos = to_nanos(now)?;
     let tx = immediate(conn)?;
     match row(&tx, event_id)? {
-        Some((_, _, Some(outcome))) => return Ok(Claim::Done(outcome_of(&outcome, event_id)?)),
+        // A dead-lettered event is claimable again: that is how a replay from the dead-letter
+        // queue gets processed.
+        Some((_, _, Some(outcome))) if outcome != Outcome::DeadLettered.as_str() => {
+            return Ok(Claim::Done(outcome_of(&outcome, event_id)?));
+        }
         Some((Some(holder), Some(held_until), None))
             if holder != worker && held_until > now_nanos =>
         {
@@ -64,7 +68,8 @@ pub(crate) fn claim(
     }
     tx.execute(
         "INSERT INTO ledger (event_id, worker, until) VALUES (?1, ?2, ?3)
-         ON CONFLICT (event_id) DO UPDATE SET worker = excluded.worker, until = excluded.until",
+         ON CONFLICT (event_id) DO UPDATE SET worker = excluded.worker, until = excluded.until,
+             outcome = NULL, completed_at = NULL",
         params![event_id, worker, until_nanos],
     )?;
     tx.commit()?;

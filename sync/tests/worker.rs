@@ -1,0 +1,887 @@
+//! The worker end to end: a real SQLite queue and store on a temporary file, the simulated
+//! Salesforce org, and events built from the fixtures (Stripe API version 2022-11-15) pushed
+//! straight into the queue. Time is a shared test clock, so retries and lease expiry need no
+//! sleeping.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+use sfdc_sim::{Fault, FaultKind, SimConfig, Simulator};
+use stripe_sfdc_sync::backoff::Backoff;
+use stripe_sfdc_sync::priority::priority;
+use stripe_sfdc_sync::queue::{Envelope, Queue};
+use stripe_sfdc_sync::receiver::Metrics;
+use stripe_sfdc_sync::receiver::metrics::Counter;
+use stripe_sfdc_sync::salesforce::{Client, Credentials};
+use stripe_sfdc_sync::sqlite::{SqliteQueue, SqliteStore};
+use stripe_sfdc_sync::store::{Claim, DeadLetters, Ledger, Outcome};
+use stripe_sfdc_sync::worker::source::Fetch;
+use stripe_sfdc_sync::worker::{ObjectSource, SourceError, Worker, WorkerConfig};
+use time::OffsetDateTime;
+
+const CUSTOMER: &str = "Stripe_Customer__c";
+const AUDIT: &str = "Stripe_Webhook_Event__c";
+const FIXTURE_CUSTOMER: &str = "cus_NffrFeUfNV2Hib";
+const FIXTURE_CONTACT: &str = "003Dn00000A1b2CIAR";
+
+/// A clock the test moves forward by hand.
+#[derive(Clone)]
+struct TestClock {
+    start: OffsetDateTime,
+    offset_secs: Arc<AtomicI64>,
+}
+
+impl TestClock {
+    fn new() -> Self {
+        TestClock {
+            start: OffsetDateTime::now_utc(),
+            offset_secs: Arc::new(AtomicI64::new(0)),
+        }
+    }
+
+    fn advance(&self, by: Duration) {
+        let secs = i64::try_from(by.as_secs()).expect("a short advance");
+        self.offset_secs.fetch_add(secs, Ordering::SeqCst);
+    }
+
+    fn clock(&self) -> Arc<dyn Fn() -> OffsetDateTime + Send + Sync> {
+        let this = self.clone();
+        Arc::new(move || {
+            this.start + time::Duration::seconds(this.offset_secs.load(Ordering::SeqCst))
+        })
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        (self.clock())()
+    }
+}
+
+/// Everything one test needs.
+struct Harness {
+    _dir: tempfile::TempDir,
+    sim: Simulator,
+    queue: Arc<SqliteQueue>,
+    store: Arc<SqliteStore>,
+    clock: TestClock,
+    metrics: Arc<Metrics>,
+}
+
+impl Harness {
+    async fn start() -> Harness {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("sync.db");
+        let clock = TestClock::new();
+        let queue = Arc::new(
+            SqliteQueue::open(&path)
+                .expect("the queue opens")
+                .with_clock(clock.clock()),
+        );
+        let store = Arc::new(
+            SqliteStore::open(&path)
+                .expect("the store opens")
+                .with_clock(clock.clock()),
+        );
+        let sim = Simulator::start(SimConfig::default())
+            .await
+            .expect("the simulator starts");
+        Harness {
+            _dir: dir,
+            sim,
+            queue,
+            store,
+            clock,
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+
+    fn config(&self, worker_id: &str) -> WorkerConfig {
+        WorkerConfig {
+            worker_id: worker_id.to_owned(),
+            lease: Duration::from_secs(30),
+            ..WorkerConfig::default()
+        }
+    }
+
+    fn worker(&self, config: WorkerConfig) -> Worker<SqliteQueue, SqliteStore> {
+        let salesforce = Client::builder(
+            self.sim.url(),
+            Credentials::client_credentials("test-client", "test-secret"),
+        )
+        .build()
+        .expect("the client builds");
+        Worker::new(
+            Arc::clone(&self.queue),
+            Arc::clone(&self.store),
+            salesforce,
+            config,
+        )
+        .expect("the worker builds")
+        .with_metrics(Arc::clone(&self.metrics))
+        .with_clock(self.clock.clock())
+        .with_seed(7)
+    }
+
+    async fn push(&self, event: &Value) {
+        self.push_at(event, self.clock.now()).await;
+    }
+
+    async fn push_at(&self, event: &Value, received_at: OffsetDateTime) {
+        let event_type = event["type"].as_str().expect("a type").to_owned();
+        let envelope = Envelope {
+            event_id: event["id"].as_str().expect("an id").to_owned(),
+            priority: priority(&event_type),
+            event_type,
+            object_id: event["data"]["object"]["id"].as_str().map(str::to_owned),
+            created: event["created"].as_i64().expect("created"),
+            payload: serde_json::to_vec(event).expect("JSON"),
+            received_at,
+        };
+        self.queue.push(&envelope).await.expect("queued");
+    }
+
+    async fn depth(&self) -> u64 {
+        self.queue.stats().await.expect("stats").depth
+    }
+
+    /// Runs batches, moving the clock past any retry delay when nothing is ready, until the
+    /// queue is empty.
+    async fn drain(&self, worker: &Worker<SqliteQueue, SqliteStore>) {
+        for _ in 0..40 {
+            if self.depth().await == 0 {
+                return;
+            }
+            if worker.run_once().await.expect("a batch") == 0 {
+                self.clock.advance(Duration::from_secs(40));
+            }
+        }
+        panic!("the queue did not drain");
+    }
+
+    fn records(&self, object: &str) -> Vec<Map<String, Value>> {
+        self.sim.records(object)
+    }
+
+    fn record(&self, object: &str, field: &str, value: &str) -> Map<String, Value> {
+        let mut found: Vec<_> = self
+            .records(object)
+            .into_iter()
+            .filter(|r| r.get(field).and_then(Value::as_str) == Some(value))
+            .collect();
+        assert_eq!(found.len(), 1, "one {object} with {field} = {value}");
+        found.remove(0)
+    }
+
+    fn counter(&self, counter: Counter, labels: &[(&'static str, &str)]) -> u64 {
+        self.metrics.counter(counter, labels)
+    }
+}
+
+/// A fixture event, with ids made consistent across fixtures (one customer, one subscription,
+/// one price) so that a sequence of them describes one customer's life.
+fn fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/events/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut text = std::fs::read_to_string(&path).expect("the fixture exists");
+    for (from, to) in [
+        ("cus_Na6dX7aXxi11N4", FIXTURE_CUSTOMER),
+        ("cus_NeZwdNtLEOXuvB", FIXTURE_CUSTOMER),
+        (
+            "sub_1MowQVLkdIwHu7ixeRlqHVzs",
+            "sub_1MtHbELkdIwHu7ixBlzS5ZNM",
+        ),
+        (
+            "price_1MoBy5LkdIwHu7ixZhnattbh",
+            "price_1MowQULkdIwHu7ixraBm864M",
+        ),
+    ] {
+        text = text.replace(from, to);
+    }
+    serde_json::from_str(&text).expect("the fixture is JSON")
+}
+
+/// `customer.created` without a Salesforce Contact to link.
+fn customer_created() -> Value {
+    let mut event = fixture("customer.created");
+    event["data"]["object"]["metadata"] = json!({});
+    event
+}
+
+fn text<'a>(record: &'a Map<String, Value>, field: &str) -> Option<&'a str> {
+    record.get(field).and_then(Value::as_str)
+}
+
+fn number(record: &Map<String, Value>, field: &str) -> Option<f64> {
+    record.get(field).and_then(Value::as_f64)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_created_is_written_field_by_field_with_its_audit_record() {
+    let h = Harness::start().await;
+    let contact_id = h
+        .sim
+        .insert_record(
+            "Contact",
+            serde_json::from_value(json!({"LastName": "Rosen"})).expect("a map"),
+        )
+        .expect("a contact");
+    let mut event = fixture("customer.created");
+    event["data"]["object"]["metadata"]["salesforce_contact_id"] = json!(contact_id);
+    h.push(&event).await;
+    let worker = h.worker(h.config("w1"));
+
+    assert_eq!(worker.run_once().await.expect("a batch"), 1);
+
+    let customer = h.record(CUSTOMER, "Stripe_Customer_ID__c", FIXTURE_CUSTOMER);
+    assert_eq!(text(&customer, "Name"), Some("Jenny Rosen"));
+    assert_eq!(text(&customer, "Customer_Name__c"), Some("Jenny Rosen"));
+    assert_eq!(text(&customer, "Email__c"), Some("jennyrosen@example.com"));
+    assert_eq!(customer.get("Delinquent__c"), Some(&json!(false)));
+    assert_eq!(text(&customer, "Sync_Status__c"), Some("Synced"));
+    assert_eq!(text(&customer, "Contact__c"), Some(contact_id.as_str()));
+    assert_eq!(customer.get("Phone__c"), None);
+    assert!(text(&customer, "Last_Synced_At__c").is_some());
+
+    let contact = h.record("Contact", "Id", &contact_id);
+    assert_eq!(
+        text(&contact, "Stripe_Customer_ID__c"),
+        Some(FIXTURE_CUSTOMER)
+    );
+    assert_eq!(text(&contact, "LastName"), Some("Rosen"));
+
+    let audit = h.record(AUDIT, "Stripe_Event_ID__c", "evt_1MuFYrLkdIwHu7ixqnmJUFLc");
+    assert_eq!(text(&audit, "Event_Type__c"), Some("customer.created"));
+    assert_eq!(text(&audit, "Object_ID__c"), Some(FIXTURE_CUSTOMER));
+    assert_eq!(text(&audit, "Processing_Status__c"), Some("processed"));
+    assert_eq!(number(&audit, "Attempts__c"), Some(1.0));
+    assert_eq!(audit.get("Error_Message__c"), None);
+    assert!(
+        text(&audit, "Stripe_Created_At__c").is_some_and(|t| t.starts_with("2023-04-07T18:59:53"))
+    );
+
+    assert_eq!(h.depth().await, 0);
+    let claim = h
+        .store
+        .claim("evt_1MuFYrLkdIwHu7ixqnmJUFLc", "other", h.clock.now())
+        .await
+        .expect("claim");
+    assert_eq!(claim, Claim::Done(Outcome::Processed));
+    assert!(
+        h.counter(
+            Counter::SalesforceCalls,
+            &[("api", "collections"), ("outcome", "ok")]
+        ) >= 2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_delivered_three_times_is_applied_once() {
+    let h = Harness::start().await;
+    let worker = h.worker(h.config("w1"));
+    let event = customer_created();
+
+    h.push(&event).await;
+    assert_eq!(worker.run_once().await.expect("a batch"), 1);
+    let calls_after_first = h.sim.api_calls();
+    for _ in 0..2 {
+        h.push(&event).await;
+        assert_eq!(worker.run_once().await.expect("a batch"), 1);
+    }
+
+    assert_eq!(
+        h.sim.api_calls(),
+        calls_after_first,
+        "duplicates write nothing"
+    );
+    assert_eq!(h.records(CUSTOMER).len(), 1);
+    assert_eq!(h.records(AUDIT).len(), 1);
+    assert_eq!(
+        h.counter(Counter::EventsDuplicate, &[("type", "customer.created")]),
+        2
+    );
+    assert_eq!(h.depth().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_event_after_a_newer_one_is_skipped_stale() {
+    let h = Harness::start().await;
+    let worker = h.worker(h.config("w1"));
+    let mut newer = customer_created();
+    newer["id"] = json!("evt_newer");
+    newer["type"] = json!("customer.updated");
+    newer["created"] = json!(1_680_894_100);
+    newer["data"]["object"]["name"] = json!("Jenny Rosen-Newer");
+    let mut older = customer_created();
+    older["id"] = json!("evt_older");
+    older["data"]["object"]["name"] = json!("Jenny Rosen-Older");
+
+    h.push(&newer).await;
+    h.drain(&worker).await;
+    h.push(&older).await;
+    h.drain(&worker).await;
+
+    let customer = h.record(CUSTOMER, "Stripe_Customer_ID__c", FIXTURE_CUSTOMER);
+    assert_eq!(text(&customer, "Name"), Some("Jenny Rosen-Newer"));
+    let audit = h.record(AUDIT, "Stripe_Event_ID__c", "evt_older");
+    assert_eq!(text(&audit, "Processing_Status__c"), Some("skipped_stale"));
+    assert_eq!(
+        h.counter(Counter::EventsSkippedStale, &[("type", "customer.created")]),
+        1
+    );
+    let claim = h
+        .store
+        .claim("evt_older", "other", h.clock.now())
+        .await
+        .expect("claim");
+    assert_eq!(claim, Claim::Done(Outcome::SkippedStale));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_second_events_are_both_applied_and_the_greater_id_wins_in_a_batch() {
+    let h = Harness::start().await;
+    let worker = h.worker(h.config("w1"));
+    let mut a = customer_created();
+    a["id"] = json!("evt_same_a");
+    a["data"]["object"]["name"] = json!("Name A");
+    let mut b = customer_created();
+    b["id"] = json!("evt_same_b");
+    b["type"] = json!("customer.updated");
+    b["data"]["object"]["name"] = json!("Name B");
+
+    h.push(&b).await;
+    h.push(&a).await;
+    h.drain(&worker).await;
+
+    let customer = h.record(CUSTOMER, "Stripe_Customer_ID__c", FIXTURE_CUSTOMER);
+    assert_eq!(text(&customer, "Name"), Some("Name B"));
+    for id in ["evt_same_a", "evt_same_b"] {
+        let audit = h.record(AUDIT, "Stripe_Event_ID__c", id);
+        assert_eq!(
+            text(&audit, "Processing_Status__c"),
+            Some("processed"),
+            "{id}"
+        );
+    }
+    assert_eq!(
+        h.counter(Counter::EventsSkippedStale, &[("type", "customer.created")]),
+        0
+    );
+}
+
+/// Whether `name` looks like an auto-number (`TXN-000001`).
+fn is_auto_number(name: &str) -> bool {
+    name.split_once('-').is_some_and(|(prefix, digits)| {
+        !prefix.is_empty()
+            && prefix.bytes().all(|b| b.is_ascii_uppercase())
+            && !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// The data objects of a customer's life, without the fields that record when they were written.
+fn final_state(h: &Harness) -> Vec<Vec<Map<String, Value>>> {
+    let volatile = [
+        "Id",
+        "CreatedDate",
+        "LastModifiedDate",
+        "SystemModstamp",
+        "Last_Synced_At__c",
+        "OwnerId",
+    ];
+    [
+        CUSTOMER,
+        "Pricing_Plan__c",
+        "Stripe_Subscription__c",
+        "Stripe_Invoice__c",
+        "Payment_Transaction__c",
+    ]
+    .iter()
+    .map(|object| {
+        let mut records: Vec<Map<String, Value>> = h
+            .records(object)
+            .into_iter()
+            .map(|mut record| {
+                record.retain(|field, value| {
+                    let text = value.as_str().unwrap_or_default();
+                    // Auto-numbers follow creation order.
+                    let auto_number = field == "Name" && is_auto_number(text);
+                    // References resolve to ids that differ between orgs.
+                    let reference =
+                        field.ends_with("__c") && text.len() == 18 && text.starts_with('a');
+                    !(volatile.contains(&field.as_str()) || auto_number || reference)
+                });
+                record
+            })
+            .collect();
+        records.sort_by_key(|r| serde_json::to_string(r).unwrap_or_default());
+        records
+    })
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shuffled_sequence_reaches_the_same_state_as_in_order() {
+    let names = [
+        "price.created",
+        "customer.created",
+        "customer.subscription.created",
+        "invoice.paid",
+        "payment_intent.succeeded",
+    ];
+    let events: Vec<Value> = names
+        .iter()
+        .map(|name| {
+            let mut event = fixture(name);
+            if *name == "customer.created" {
+                event = customer_created();
+            }
+            event
+        })
+        .collect();
+
+    let in_order = Harness::start().await;
+    let worker = in_order.worker(in_order.config("w1"));
+    for event in &events {
+        in_order.push(event).await;
+    }
+    in_order.drain(&worker).await;
+    assert!(
+        in_order
+            .store
+            .list(None, 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    let expected = final_state(&in_order);
+    assert!(
+        expected.iter().all(|records| !records.is_empty()),
+        "{expected:#?}"
+    );
+
+    let shuffled = Harness::start().await;
+    let worker = shuffled.worker(WorkerConfig {
+        batch_size: 1,
+        ..shuffled.config("w2")
+    });
+    let start = shuffled.clock.now();
+    for (position, index) in [4, 3, 2, 1, 0].into_iter().enumerate() {
+        let at = start + time::Duration::seconds(i64::try_from(position).unwrap_or(0));
+        shuffled.push_at(&events[index], at).await;
+    }
+    shuffled.drain(&worker).await;
+    assert!(
+        shuffled
+            .store
+            .list(None, 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert_eq!(final_state(&shuffled), expected);
+    assert!(
+        shuffled.counter(Counter::Retries, &[("reason", "retryable")]) > 0,
+        "children written before their parents were retried"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_503_is_retried_later_and_converges() {
+    let h = Harness::start().await;
+    let worker = h.worker(h.config("w1"));
+    h.push(&customer_created()).await;
+    h.sim.inject(Fault::once(FaultKind::Status(503)));
+
+    assert_eq!(worker.run_once().await.expect("a batch"), 1);
+    assert!(h.records(CUSTOMER).is_empty());
+    assert_eq!(h.depth().await, 1);
+    assert_eq!(h.counter(Counter::Retries, &[("reason", "retryable")]), 1);
+
+    h.drain(&worker).await;
+    assert_eq!(h.records(CUSTOMER).len(), 1);
+    let audit = h.record(AUDIT, "Stripe_Event_ID__c", "evt_1MuFYrLkdIwHu7ixqnmJUFLc");
+    assert_eq!(number(&audit, "Attempts__c"), Some(2.0));
+    assert!(h.store.list(None, 10).await.expect("list").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanent_rejection_is_dead_lettered_with_salesforces_error() {
+    let h = Harness::start().await;
+    let worker = h.worker(h.config("w1"));
+    // The fixture links a Contact that does not exist in this org.
+    let event = fixture("customer.created");
+    assert_eq!(
+        event["data"]["object"]["metadata"]["salesforce_contact_id"],
+        FIXTURE_CONTACT
+    );
+    h.push(&event).await;
+
+    assert_eq!(worker.run_once().await.expect("a batch"), 1);
+
+    assert_eq!(h.depth().await, 0);
+    let letter = h
+        .store
+        .get("evt_1MuFYrLkdIwHu7ixqnmJUFLc")
+        .await
+        .expect("get")
+        .expect("a dead letter");
+    assert!(
+        letter.reason.contains("INVALID_CROSS_REFERENCE_KEY"),
+        "{}",
+        letter.reason
+    );
+    assert_eq!(letter.attempts.len(), 1);
+    assert_eq!(letter.payload, serde_json::to_vec(&event).expect("JSON"));
+    let audit = h.record(AUDIT, "Stripe_Event_ID__c", "evt_1MuFYrLkdIwHu7ixqnmJUFLc");
+    assert_eq!(text(&audit, "Processing_Status__c"), Some("dead_lettered"));
+    assert!(
+        text(&audit, "Error_Message__c").is_some_and(|m| m.contains("INVALID_CROSS_REFERENCE_KEY"))
+    );
+    assert_eq!(
+        h.counter(Counter::DeadLetters, &[("type", "customer.created")]),
+        1
+    );
+    // Not recorded as processed: a replay from the dead-letter queue can claim it again.
+    let claim = h
+        .store
+        .claim("evt_1MuFYrLkdIwHu7ixqnmJUFLc", "other", h.clock.now())
+        .await
+        .expect("claim");
+    assert_eq!(claim, Claim::Granted);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_api_version_is_dead_lettered_at_once() {
+    let h = Harness::start().await;
+    let worker = h.worker(h.config("w1"));
+    let mut event = customer_created();
+    event["api_version"] = json!("2020-08-27");
+    h.push(&event).await;
+
+    assert_eq!(worker.run_once().await.expect("a batch"), 1);
+
+    let letter = h
+        .store
+        .get("evt_1MuFYrLkdIwHu7ixqnmJUFLc")
+        .await
+        .expect("get")
+        .expect("a dead letter");
+    assert!(letter.reason.contains("2020-08-27"), "{}", letter.reason);
+    assert!(h.records(CUSTOMER).is_empty());
+    assert_eq!(h.sim.api_calls(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_exhaustion_pauses_without_spending_attempts() {
+    let h = Harness::start().await;
+    // One attempt allowed: a pause that counted as one would dead-letter on the next failure.
+    let worker = h.worker(WorkerConfig {
+        backoff: Backoff {
+            max_attempts: 1,
+            ..Backoff::default()
+        },
+        ..h.config("w1")
+    });
+    h.push(&customer_created()).await;
+    h.sim.set_daily_limit(h.sim.api_calls());
+
+    for _ in 0..2 {
+        assert_eq!(worker.run_once().await.expect("a batch"), 1);
+        assert!(h.records(CUSTOMER).is_empty());
+        assert_eq!(h.depth().await, 1);
+        assert!(h.store.list(None, 10).await.expect("list").is_empty());
+        h.clock.advance(Duration::from_secs(61));
+    }
+    assert_eq!(h.counter(Counter::Retries, &[("reason", "quota")]), 2);
+
+    // The quota returns (a day later); one retryable failure still gets its retry.
+    h.sim.set_daily_limit(100_000);
+    h.clock.advance(Duration::from_secs(25 * 3600));
+    h.sim.inject(Fault::once(FaultKind::Status(503)));
+    assert_eq!(worker.run_once().await.expect("a batch"), 1);
+    assert!(h.store.list(None, 10).await.expect("list").is_empty());
+    h.drain(&worker).await;
+
+    assert_eq!(h.records(CUSTOMER).len(), 1);
+    assert!(h.store.list(None, 10).await.expect("list").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_after_pulling_leaves_the_event_to_another_once_the_lease_expires() {
+    let h = Harness::start().await;
+    h.push(&customer_created()).await;
+    // The first worker pulls and claims, then dies without settling.
+    let pulled = h
+        .queue
+        .pull(10, Duration::from_secs(30))
+        .await
+        .expect("pull");
+    assert_eq!(pulled.len(), 1);
+    let claim = h
+        .store
+        .claim(
+            "evt_1MuFYrLkdIwHu7ixqnmJUFLc",
+            "dead-worker",
+            h.clock.now() + Duration::from_secs(30),
+        )
+        .await
+        .expect("claim");
+    assert_eq!(claim, Claim::Granted);
+    drop(pulled);
+
+    let worker = h.worker(h.config("w2"));
+    assert_eq!(worker.run_once().await.expect("a batch"), 0, "still leased");
+    h.clock.advance(Duration::from_secs(31));
+    assert_eq!(worker.run_once().await.expect("a batch"), 1);
+
+    assert_eq!(h.records(CUSTOMER).len(), 1);
+    assert_eq!(h.records(AUDIT).len(), 1);
+    assert_eq!(h.depth().await, 0);
+    // Stripe's own retry of the same event afterwards writes nothing.
+    let calls = h.sim.api_calls();
+    h.push(&customer_created()).await;
+    assert_eq!(worker.run_once().await.expect("a batch"), 1);
+    assert_eq!(h.sim.api_calls(), calls);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_stops_on_shutdown_after_settling() {
+    let h = Harness::start().await;
+    let worker = Arc::new(h.worker(WorkerConfig {
+        idle_poll: Duration::from_millis(10),
+        ..h.config("w1")
+    }));
+    h.push(&customer_created()).await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = {
+        let worker = Arc::clone(&worker);
+        tokio::spawn(async move {
+            worker
+                .run(async move {
+                    let _ = stopped.await;
+                })
+                .await
+        })
+    };
+    while h.depth().await > 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.send(()).expect("the worker listens");
+    running.await.expect("joins").expect("stops cleanly");
+    assert_eq!(h.records(CUSTOMER).len(), 1);
+}
+
+/// Stripe as a test double: serves one customer in its current state, counting fetches.
+struct CurrentCustomer {
+    object: Value,
+    fetches: AtomicI64,
+}
+
+impl ObjectSource for CurrentCustomer {
+    fn fetch<'a>(&'a self, object_type: &'a str, id: &'a str) -> Fetch<'a> {
+        self.fetches.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            if object_type == "customer" && self.object["id"] == id {
+                Ok(self.object.clone())
+            } else {
+                Err(SourceError::Unsupported {
+                    object_type: object_type.to_owned(),
+                    id: id.to_owned(),
+                })
+            }
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_same_second_event_after_the_mark_writes_the_object_refetched_from_stripe() {
+    let h = Harness::start().await;
+    let mut current = customer_created()["data"]["object"].clone();
+    current["name"] = json!("Name In Stripe Now");
+    let source = Arc::new(CurrentCustomer {
+        object: current,
+        fetches: AtomicI64::new(0),
+    });
+    let worker = h
+        .worker(h.config("w1"))
+        .with_object_source(Arc::clone(&source) as Arc<dyn ObjectSource>);
+    // Applied first, with the greater id: the mark is (created, evt_same_b).
+    let mut b = customer_created();
+    b["id"] = json!("evt_same_b");
+    b["type"] = json!("customer.updated");
+    b["data"]["object"]["name"] = json!("Name B");
+    // Then one of the same second that the mark cannot order.
+    let mut a = customer_created();
+    a["id"] = json!("evt_same_a");
+    a["data"]["object"]["name"] = json!("Name A");
+
+    h.push(&b).await;
+    h.drain(&worker).await;
+    assert_eq!(
+        source.fetches.load(Ordering::SeqCst),
+        0,
+        "nothing to order yet"
+    );
+    h.push(&a).await;
+    h.drain(&worker).await;
+
+    assert_eq!(source.fetches.load(Ordering::SeqCst), 1);
+    let customer = h.record(CUSTOMER, "Stripe_Customer_ID__c", FIXTURE_CUSTOMER);
+    assert_eq!(text(&customer, "Name"), Some("Name In Stripe Now"));
+    let audit = h.record(AUDIT, "Stripe_Event_ID__c", "evt_same_a");
+    assert_eq!(text(&audit, "Processing_Status__c"), Some("processed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unhandled_event_type_is_ignored_with_its_audit_record() {
+    let h = Harness::start().await;
+    let worker = h.worker(h.config("w1"));
+    let mut event = customer_created();
+    event["id"] = json!("evt_unhandled");
+    event["type"] = json!("customer.tax_id.created");
+    h.push(&event).await;
+
+    assert_eq!(worker.run_once().await.expect("a batch"), 1);
+
+    assert!(
+        h.records(CUSTOMER).is_empty(),
+        "nothing but the audit record"
+    );
+    let audit = h.record(AUDIT, "Stripe_Event_ID__c", "evt_unhandled");
+    assert_eq!(text(&audit, "Processing_Status__c"), Some("received"));
+    assert_eq!(
+        h.counter(
+            Counter::EventsUnhandled,
+            &[("type", "customer.tax_id.created")]
+        ),
+        1
+    );
+    let claim = h
+        .store
+        .claim("evt_unhandled", "other", h.clock.now())
+        .await
+        .expect("claim");
+    assert_eq!(claim, Claim::Done(Outcome::Ignored));
+    assert_eq!(h.depth().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_of_one_record_in_a_batch_collapse_into_one_write() {
+    let h = Harness::start().await;
+    let worker = h.worker(h.config("w1"));
+    for (n, name) in ["First", "Second", "Third"].into_iter().enumerate() {
+        let mut event = customer_created();
+        event["id"] = json!(format!("evt_update_{n}"));
+        event["type"] = json!("customer.updated");
+        event["created"] = json!(1_680_893_993 + i64::try_from(n).unwrap_or(0));
+        event["data"]["object"]["name"] = json!(name);
+        h.push(&event).await;
+    }
+    let calls = h.sim.api_calls();
+
+    assert_eq!(worker.run_once().await.expect("a batch"), 3);
+
+    // One Collections call for the customer, one for the three audit records.
+    assert_eq!(h.sim.api_calls() - calls, 2);
+    let customer = h.record(CUSTOMER, "Stripe_Customer_ID__c", FIXTURE_CUSTOMER);
+    assert_eq!(text(&customer, "Name"), Some("Third"));
+    assert_eq!(h.records(AUDIT).len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retryable_failures_are_dead_lettered_once_the_backoff_gives_up() {
+    let h = Harness::start().await;
+    let worker = h.worker(WorkerConfig {
+        backoff: Backoff {
+            max_attempts: 1,
+            ..Backoff::default()
+        },
+        ..h.config("w1")
+    });
+    h.push(&customer_created()).await;
+    // The first try (customer, then its audit record) and the retry's customer write fail.
+    h.sim.inject(Fault::on_path(
+        FaultKind::Status(503),
+        "/composite/sobjects",
+        3,
+    ));
+
+    assert_eq!(worker.run_once().await.expect("a batch"), 1);
+    assert_eq!(h.depth().await, 1);
+    h.clock.advance(Duration::from_secs(10));
+    assert_eq!(worker.run_once().await.expect("a batch"), 1);
+
+    assert_eq!(h.depth().await, 0);
+    let letter = h
+        .store
+        .get("evt_1MuFYrLkdIwHu7ixqnmJUFLc")
+        .await
+        .expect("get")
+        .expect("a dead letter");
+    assert!(
+        letter.reason.contains("gave up after 2 attempts"),
+        "{}",
+        letter.reason
+    );
+    assert!(letter.reason.contains("503"), "{}", letter.reason);
+    assert!(h.records(CUSTOMER).is_empty());
+    let audit = h.record(AUDIT, "Stripe_Event_ID__c", "evt_1MuFYrLkdIwHu7ixqnmJUFLc");
+    assert_eq!(text(&audit, "Processing_Status__c"), Some("dead_lettered"));
+    assert_eq!(
+        h.counter(Counter::DeadLetters, &[("type", "customer.created")]),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_another_worker_holds_is_given_back_without_writing() {
+    let h = Harness::start().await;
+    let worker = h.worker(h.config("w1"));
+    h.push(&customer_created()).await;
+    let claim = h
+        .store
+        .claim(
+            "evt_1MuFYrLkdIwHu7ixqnmJUFLc",
+            "w-other",
+            h.clock.now() + Duration::from_secs(300),
+        )
+        .await
+        .expect("claim");
+    assert_eq!(claim, Claim::Granted);
+
+    assert_eq!(worker.run_once().await.expect("a batch"), 1);
+
+    assert_eq!(h.sim.api_calls(), 0);
+    assert_eq!(h.depth().await, 1);
+    assert_eq!(h.counter(Counter::Retries, &[("reason", "held")]), 1);
+    // Once the other worker's claim has run out, this one takes the event over.
+    h.clock.advance(Duration::from_secs(301));
+    h.drain(&worker).await;
+    assert_eq!(h.records(CUSTOMER).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_session_is_renewed_and_the_batch_goes_through() {
+    let h = Harness::start().await;
+    let worker = h.worker(h.config("w1"));
+    let mut first = customer_created();
+    first["id"] = json!("evt_session_1");
+    h.push(&first).await;
+    h.drain(&worker).await;
+    h.sim.expire_all_tokens();
+    let mut second = customer_created();
+    second["id"] = json!("evt_session_2");
+    second["type"] = json!("customer.updated");
+    second["created"] = json!(1_680_894_000);
+    second["data"]["object"]["name"] = json!("After Renewal");
+    h.push(&second).await;
+
+    assert_eq!(worker.run_once().await.expect("a batch"), 1);
+
+    assert_eq!(h.depth().await, 0);
+    let customer = h.record(CUSTOMER, "Stripe_Customer_ID__c", FIXTURE_CUSTOMER);
+    assert_eq!(text(&customer, "Name"), Some("After Renewal"));
+}
