@@ -13,71 +13,21 @@
 //! as `""` (Stripe clears the field) and merge metadata.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
-use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[path = "../support/localstripe.rs"]
+mod peer;
 
 use futures_util::{StreamExt, TryStreamExt};
+use peer::client;
 use serde::Serialize;
 use serde_json::Value;
-use stripe_types::client::{Client, Error, List, Method, RequestOptions, RetryPolicy};
+use stripe_types::client::{Error, List, Method, RequestOptions};
 use stripe_types::params::{
     CreateCustomerParams, ListEventsCreated, ListEventsCreatedRangeQuerySpecs, ListEventsParams,
     ListProductsParams, UpdateCustomerParams,
 };
 use stripe_types::{CustomerOrDeletedCustomer, Event, EventError, EventType, Product, Unsettable};
-
-/// localstripe accepts any key that starts with `sk_` and is longer than five characters.
-const KEY: &str = "sk_test_localstripe";
-
-fn base_url() -> &'static str {
-    static URL: OnceLock<Result<String, String>> = OnceLock::new();
-    let url = URL.get_or_init(|| match std::env::var("LOCALSTRIPE_URL") {
-        Ok(url) if !url.trim().is_empty() => Ok(url.trim().to_owned()),
-        _ => start_localstripe(),
-    });
-    match url {
-        Ok(url) => url,
-        Err(why) => panic!("localstripe is required for these tests and {why}"),
-    }
-}
-
-fn start_localstripe() -> Result<String, String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers/localstripe.sh");
-    let output = Command::new("bash")
-        .arg(&script)
-        .env("LOCALSTRIPE_EXIT_WITH_PID", std::process::id().to_string())
-        .output()
-        .map_err(|e| format!("{} could not be run: {e}", script.display()))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let url = stdout.lines().last().unwrap_or_default().trim();
-    if !output.status.success() || !url.starts_with("http://127.0.0.1:") {
-        return Err(format!(
-            "{} failed ({}): {}{}",
-            script.display(),
-            output.status,
-            stderr.trim(),
-            stdout.trim()
-        ));
-    }
-    Ok(url.to_owned())
-}
-
-fn client() -> Client {
-    Client::builder(KEY)
-        .base_url(base_url())
-        .timeout(Duration::from_secs(30))
-        .retry_policy(RetryPolicy {
-            max_retries: 2,
-            initial_delay: Duration::from_millis(50),
-            max_delay: Duration::from_millis(200),
-            ..RetryPolicy::default()
-        })
-        .build()
-        .expect("client")
-}
 
 fn now() -> i64 {
     let secs = SystemTime::now()
