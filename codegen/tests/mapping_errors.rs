@@ -303,6 +303,132 @@ fn every_problem_is_reported_at_once() {
 fn malformed_files_name_the_line() {
     assert_refused(
         &customer(&[r#"{ field = "Email__c", form = "email" }"#]),
-        "broken.toml:11: unknown field `form`, expected one of `field`, `from`, `value`, `context`, `inputs`, `clear`, `convert`, `currency`, `table`, `fallback`, `ref`, `absent`, `default`, `truncate`, `round`, `max`",
+        "broken.toml:11: unknown field `form`, expected one of `field`, `from`, `value`, `context`, `format`, `inputs`, `clear`, `convert`, `currency`, `table`, `fallback`, `ref`, `absent`, `default`, `truncate`, `round`, `max`",
+    );
+}
+
+/// A Task for some event types: `when_type` on line 9, `key` on line 10, `fields` entries from
+/// line 12.
+fn task(when_type: &str, fields: &[&str]) -> String {
+    mapping(
+        "event",
+        "Task",
+        r#"{ field = "Stripe_Event_ID__c", from = "id" }"#,
+        fields,
+    )
+    .replace("key = {", &format!("when_type = {when_type}\nkey = {{"))
+}
+
+#[test]
+fn an_event_type_filter_names_real_event_types_on_event_mappings() {
+    let subject = r#"{ field = "Subject", format = "Payment of {data.object.amount_due|money:data.object.currency} failed" }"#;
+    check_str(&task(r#"["invoice.payment_failed"]"#, &[subject])).unwrap();
+    assert_refused(
+        &task(r#"["invoice.payment_faild"]"#, &[subject]),
+        "broken.toml:9: mapping `broken`: `when_type`: `invoice.payment_faild` is not a Stripe event type of the spec (such as invoice.payment_failed or customer.subscription.deleted)",
+    );
+    assert_refused(
+        &task("[]", &[subject]),
+        "broken.toml:9: mapping `broken`: `when_type` lists no event type: name at least one, or remove it to map every event",
+    );
+    let on_an_invoice = mapping(
+        "invoice",
+        "Stripe_Invoice__c",
+        r#"{ field = "Stripe_Invoice_ID__c", from = "id", absent = "skip_record" }"#,
+        &[r#"{ field = "Attempt_Count__c", from = "attempt_count" }"#],
+    )
+    .replace("key = {", "when_type = [\"invoice.paid\"]\nkey = {");
+    assert_refused(
+        &on_an_invoice,
+        "broken.toml:9: mapping `broken`: `when_type` filters events by type: it only applies to `stripe = \"event\"`, not `invoice` (use `when` for a condition on the object)",
+    );
+}
+
+#[test]
+fn paths_into_the_event_object_follow_the_filtered_types() {
+    // An invoice has `amount_due`, a PaymentIntent `amount`: the filter decides.
+    check_str(&task(
+        r#"["payment_intent.payment_failed"]"#,
+        &[r#"{ field = "Subject", format = "{data.object.amount|money:data.object.currency}" }"#],
+    ))
+    .unwrap();
+    assert_refused(
+        &task(
+            r#"["invoice.payment_failed"]"#,
+            &[
+                r#"{ field = "Subject", format = "{data.object.amount|money:data.object.currency}" }"#,
+            ],
+        ),
+        "broken.toml:12: mapping `broken`, field `Subject`: Stripe path `data.object.amount` does not exist: `Invoice` has no property `amount` (`data.object` is any of the objects invoice, so the path must exist in `invoice`)",
+    );
+    assert_refused(
+        &task(
+            r#"["invoice.payment_failed", "payment_intent.payment_failed"]"#,
+            &[r#"{ field = "Subject", format = "{data.object.amount_due}" }"#],
+        ),
+        "broken.toml:12: mapping `broken`, field `Subject`: Stripe path `data.object.amount_due` does not exist: `PaymentIntent` has no property `amount_due` (`data.object` is any of the objects invoice, payment_intent, so the path must exist in `payment_intent`)",
+    );
+}
+
+#[test]
+fn format_placeholders_are_checked() {
+    let failed = |format: &str| {
+        task(
+            r#"["invoice.payment_failed"]"#,
+            &[&format!(
+                r#"{{ field = "Description", format = "{format}" }}"#
+            )],
+        )
+    };
+    check_str(&failed(
+        "{data.object.id} {data.object.attempt_count} {data.object.paid} {data.object.customer} {data.object.due_date|date} {livemode|dashboard}",
+    ))
+    .unwrap();
+    assert_refused(
+        &failed("Due {data.object.due_date}"),
+        "broken.toml:12: mapping `broken`, field `Description`: `{data.object.due_date}` in the `format` text needs text, an integer, a boolean or an id (write `|date` for a Unix timestamp); `data.object.due_date` is a Unix timestamp",
+    );
+    assert_refused(
+        &failed("{data.object.currency|money:data.object.currency}"),
+        "broken.toml:12: mapping `broken`, field `Description`: `{data.object.currency|money:data.object.currency}` in the `format` text needs an integer amount in minor units; `data.object.currency` is a string",
+    );
+    assert_refused(
+        &failed("{data.object.id|dashboard}"),
+        "broken.toml:12: mapping `broken`, field `Description`: `{data.object.id|dashboard}` in the `format` text needs a boolean (the event's `livemode`); `data.object.id` is a string",
+    );
+    assert_refused(
+        &failed("{data.object.id|upper}"),
+        "broken.toml:12: mapping `broken`, field `Description`: `{data.object.id|upper}`: unknown rendering `upper` (known: `money:<currency path>`, `date`, `dashboard`)",
+    );
+    assert_refused(
+        &failed("Invoice {data.object.id"),
+        "broken.toml:12: mapping `broken`, field `Description`: the `format` text has an unclosed `{`",
+    );
+}
+
+#[test]
+fn task_fields_are_granted_on_activity() {
+    // `Activity.Stripe_Event_ID__c` in the permission set is what lets the integration write
+    // the Task's external id; without it the key is refused.
+    let text = task(
+        r#"["customer.subscription.deleted"]"#,
+        &[r#"{ field = "OwnerId", context = "service_owner_id" }"#],
+    );
+    check_str(&text).unwrap();
+    let mut revoked = model().clone();
+    let set = revoked
+        .permission_sets
+        .iter_mut()
+        .find(|p| p.name == "Stripe_Integration_User")
+        .unwrap();
+    set.fields
+        .retain(|f| !(f.object == "Activity" && f.field == "Stripe_Event_ID__c"));
+    let error = check("broken.toml", &text, spec(), &revoked).unwrap_err();
+    let problems: Vec<String> = error.problems().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        problems,
+        [
+            "broken.toml:10: mapping `broken`, field `Stripe_Event_ID__c`: `Task.Stripe_Event_ID__c` is not editable by permission set `Stripe_Integration_User`: grant it in the permission set or remove the mapping"
+        ]
     );
 }

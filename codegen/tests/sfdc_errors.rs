@@ -350,6 +350,65 @@ fn wrong_root_element_and_unknown_standard_object() {
 }
 
 #[test]
+fn activity_fields_are_task_fields_granted_as_activity_fields() {
+    let app = ForceApp::new();
+    app.write(
+        "objects/Activity/fields/Ref__c.field-meta.xml",
+        &field(
+            "Ref__c",
+            "<type>Text</type>\n    <length>20</length>\n    <externalId>true</externalId>",
+        ),
+    );
+    let permission_set = |fields: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<PermissionSet xmlns="http://soap.sforce.com/2006/04/metadata">
+    <label>Ops</label>{fields}
+    <userPermissions>
+        <enabled>true</enabled>
+        <name>EditTask</name>
+    </userPermissions>
+</PermissionSet>
+"#
+        )
+    };
+    let grant = |field: &str| {
+        format!(
+            "\n    <fieldPermissions>\n        <editable>true</editable>\n        <field>{field}</field>\n        <readable>true</readable>\n    </fieldPermissions>"
+        )
+    };
+    app.write(
+        "permissionsets/Ops.permissionset-meta.xml",
+        &permission_set(&format!(
+            "{}{}",
+            grant("Activity.Ref__c"),
+            grant("Activity.Ghost__c")
+        )),
+    );
+    assert_eq!(
+        app.errors(),
+        [
+            "main/default/permissionsets/Ops.permissionset-meta.xml:2: permission set `Ops` grants access to field `Activity.Ghost__c`, which does not exist"
+        ]
+    );
+
+    app.write(
+        "permissionsets/Ops.permissionset-meta.xml",
+        &permission_set(&grant("Activity.Ref__c")),
+    );
+    let model = load(&app.root()).expect("the metadata loads");
+    assert!(model.object("Activity").is_none());
+    let task = model.object("Task").expect("Task is in the model");
+    assert!(task.field("Ref__c").is_some_and(|f| f.external_id));
+    assert!(task.field("Subject").is_some());
+    let set = model.permission_set("Ops").expect("the permission set");
+    // Tasks have no object permissions: `EditTask` lets the holder create and edit them.
+    assert!(set.can_create("Task"));
+    assert!(set.can_edit(&model, "Task", "Ref__c"));
+    assert!(!set.can_create("Thing__c"));
+}
+
+#[test]
 fn permission_sets_must_name_existing_grantable_fields() {
     let app = ForceApp::new();
     app.write(

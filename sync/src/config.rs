@@ -70,6 +70,10 @@ settings! {
         "SALESFORCE_PRIVATE_KEY_FILE", "--salesforce-private-key-file", "salesforce.private_key_file";
     SALESFORCE_REFRESH_TOKEN =
         "SALESFORCE_REFRESH_TOKEN", "--salesforce-refresh-token", "salesforce.refresh_token";
+    SALESFORCE_TASK_OWNER_FINANCE = "SALESFORCE_TASK_OWNER_FINANCE",
+        "--salesforce-task-owner-finance", "salesforce.task_owner_finance";
+    SALESFORCE_TASK_OWNER_SERVICE = "SALESFORCE_TASK_OWNER_SERVICE",
+        "--salesforce-task-owner-service", "salesforce.task_owner_service";
     WORKER_BATCH_SIZE = "SYNC_WORKER_BATCH_SIZE", "--worker-batch-size", "worker.batch_size";
     WORKER_LEASE = "SYNC_WORKER_LEASE_SECS", "--worker-lease-secs", "worker.lease_secs";
     WORKER_CALLS_PER_MINUTE =
@@ -78,6 +82,13 @@ settings! {
         "SYNC_WORKER_CALLS_PER_DAY", "--worker-calls-per-day", "worker.calls_per_day";
     WORKER_QUOTA_SHARE =
         "SYNC_WORKER_QUOTA_SHARE_PERCENT", "--worker-quota-share-percent", "worker.quota_share_percent";
+    BULK_FLUSH_RECORDS =
+        "SYNC_BULK_FLUSH_RECORDS", "--bulk-flush-records", "worker.bulk_flush_records";
+    BULK_FLUSH_SECS = "SYNC_BULK_FLUSH_SECS", "--bulk-flush-secs", "worker.bulk_flush_secs";
+    ALERT_WEBHOOK_URL = "SYNC_ALERT_WEBHOOK_URL", "--alert-webhook-url", "alerts.webhook_url";
+    ALERT_MIN_INTERVAL =
+        "SYNC_ALERT_MIN_INTERVAL_SECS", "--alert-min-interval-secs", "alerts.min_interval_secs";
+    ALERT_LAG = "SYNC_ALERT_LAG_SECS", "--alert-lag-secs", "alerts.lag_secs";
 }
 
 /// The environment variable naming the configuration file.
@@ -105,6 +116,14 @@ pub const DEFAULT_CALLS_PER_MINUTE: u64 = 1_000;
 pub const DEFAULT_CALLS_PER_DAY: u64 = 100_000;
 /// The default share of the org's daily quota at which writing pauses, in percent.
 pub const DEFAULT_QUOTA_SHARE_PERCENT: u8 = 80;
+/// The default number of waiting events that flushes the Bulk lane.
+pub const DEFAULT_BULK_FLUSH_RECORDS: usize = 2_000;
+/// The default age, in seconds, of the oldest waiting event that flushes the Bulk lane.
+pub const DEFAULT_BULK_FLUSH_SECS: u64 = 30;
+/// The default shortest time between two admin alerts of one kind, in seconds.
+pub const DEFAULT_ALERT_MIN_INTERVAL_SECS: u64 = 300;
+/// The default age of the oldest queued event over which the lag alert fires, in seconds.
+pub const DEFAULT_ALERT_LAG_SECS: u64 = 300;
 
 /// The settings as given on the command line or in the environment, before the file and the
 /// defaults are applied. Every value is text so that errors name the setting, not a flag type.
@@ -225,6 +244,26 @@ pub struct Overrides {
     )]
     pub salesforce_refresh_token: Option<String>,
 
+    /// Salesforce User (005…) or queue (00G…) Id that payment-failure Tasks are assigned to;
+    /// without it they belong to the integration user. TOML `salesforce.task_owner_finance`.
+    #[arg(
+        long,
+        env = "SALESFORCE_TASK_OWNER_FINANCE",
+        value_name = "ID",
+        global = true
+    )]
+    pub salesforce_task_owner_finance: Option<String>,
+
+    /// Salesforce User (005…) or queue (00G…) Id that cancellation Tasks are assigned to;
+    /// without it they belong to the integration user. TOML `salesforce.task_owner_service`.
+    #[arg(
+        long,
+        env = "SALESFORCE_TASK_OWNER_SERVICE",
+        value_name = "ID",
+        global = true
+    )]
+    pub salesforce_task_owner_service: Option<String>,
+
     /// Events a worker pulls from the queue at once. TOML `worker.batch_size`. [default: 200]
     #[arg(long, env = "SYNC_WORKER_BATCH_SIZE", value_name = "N", global = true)]
     pub worker_batch_size: Option<String>,
@@ -267,6 +306,43 @@ pub struct Overrides {
         global = true
     )]
     pub worker_quota_share_percent: Option<String>,
+
+    /// Events waiting in the Bulk API lane (customers, prices, products, audit records) that
+    /// make it flush. TOML `worker.bulk_flush_records`. [default: 2000]
+    #[arg(long, env = "SYNC_BULK_FLUSH_RECORDS", value_name = "N", global = true)]
+    pub bulk_flush_records: Option<String>,
+
+    /// Age in seconds of the oldest event waiting in the Bulk API lane that makes it flush (0:
+    /// after every batch). TOML `worker.bulk_flush_secs`. [default: 30]
+    #[arg(long, env = "SYNC_BULK_FLUSH_SECS", value_name = "SECS", global = true)]
+    pub bulk_flush_secs: Option<String>,
+
+    /// URL admin alerts (dead letters, error rate, quota, lag) are posted to as JSON (Slack
+    /// compatible); without it alerts are only logged. Its path may hold a token: it is never
+    /// printed. TOML `alerts.webhook_url`.
+    #[arg(
+        long,
+        env = "SYNC_ALERT_WEBHOOK_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub alert_webhook_url: Option<String>,
+
+    /// Shortest time between two admin alerts of one kind, in seconds (0: no limit); the ones
+    /// in between are counted in the next. TOML `alerts.min_interval_secs`. [default: 300]
+    #[arg(
+        long,
+        env = "SYNC_ALERT_MIN_INTERVAL_SECS",
+        value_name = "SECS",
+        global = true
+    )]
+    pub alert_min_interval_secs: Option<String>,
+
+    /// Age of the oldest queued event, in seconds, over which an admin alert fires. TOML
+    /// `alerts.lag_secs`. [default: 300]
+    #[arg(long, env = "SYNC_ALERT_LAG_SECS", value_name = "SECS", global = true)]
+    pub alert_lag_secs: Option<String>,
 }
 
 impl fmt::Debug for Overrides {
@@ -305,6 +381,14 @@ impl fmt::Debug for Overrides {
                 "salesforce_refresh_token",
                 &hidden(self.salesforce_refresh_token.as_ref()),
             )
+            .field(
+                "salesforce_task_owner_finance",
+                &self.salesforce_task_owner_finance,
+            )
+            .field(
+                "salesforce_task_owner_service",
+                &self.salesforce_task_owner_service,
+            )
             .field("worker_batch_size", &self.worker_batch_size)
             .field("worker_lease_secs", &self.worker_lease_secs)
             .field("worker_calls_per_minute", &self.worker_calls_per_minute)
@@ -313,6 +397,14 @@ impl fmt::Debug for Overrides {
                 "worker_quota_share_percent",
                 &self.worker_quota_share_percent,
             )
+            .field("bulk_flush_records", &self.bulk_flush_records)
+            .field("bulk_flush_secs", &self.bulk_flush_secs)
+            .field(
+                "alert_webhook_url",
+                &hidden(self.alert_webhook_url.as_ref()),
+            )
+            .field("alert_min_interval_secs", &self.alert_min_interval_secs)
+            .field("alert_lag_secs", &self.alert_lag_secs)
             .finish()
     }
 }
@@ -436,6 +528,12 @@ pub struct SalesforceConfig {
     pub login_url: String,
     /// The credentials; `None` unless [`Needs::salesforce`] was asked for or a client id given.
     pub credentials: Option<Credentials>,
+    /// The User or queue Id payment-failure Tasks are assigned to (`None`: the integration
+    /// user); for `WorkerConfig::task_owner_finance`.
+    pub task_owner_finance: Option<String>,
+    /// The User or queue Id cancellation Tasks are assigned to (`None`: the integration user);
+    /// for `WorkerConfig::task_owner_service`.
+    pub task_owner_service: Option<String>,
 }
 
 /// The worker's settings.
@@ -451,6 +549,21 @@ pub struct WorkerSettings {
     pub calls_per_day: u64,
     /// Share of the org's daily quota at which writing pauses, in percent.
     pub quota_share_percent: u8,
+    /// Waiting events that flush the Bulk lane.
+    pub bulk_flush_records: usize,
+    /// Age of the oldest waiting event that flushes the Bulk lane.
+    pub bulk_flush_age: Duration,
+}
+
+/// The admin alerts' settings (see [`crate::alerts::AlertConfig::from_settings`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertSettings {
+    /// Where alerts are posted; `None` logs them only. Shows as scheme and host in `Debug`.
+    pub webhook_url: Option<crate::alerts::WebhookUrl>,
+    /// The shortest time between two alerts of one kind.
+    pub min_interval: Duration,
+    /// The age of the oldest queued event over which the lag alert fires.
+    pub lag_threshold: Duration,
 }
 
 /// The whole configuration, resolved and checked.
@@ -468,6 +581,8 @@ pub struct Config {
     pub salesforce: SalesforceConfig,
     /// The worker.
     pub worker: WorkerSettings,
+    /// The admin alerts.
+    pub alerts: AlertSettings,
 }
 
 /// The configuration file's values, flattened to dotted keys, as text.
@@ -635,6 +750,21 @@ fn parse_url(setting: Setting, value: &str) -> Result<String, ConfigError> {
     }
 }
 
+/// A Salesforce User (`005…`) or queue (`00G…`) Id: 15 or 18 letters and digits.
+fn parse_owner_id(setting: Setting, value: String) -> Result<String, ConfigError> {
+    let shaped = matches!(value.len(), 15 | 18) && value.bytes().all(|b| b.is_ascii_alphanumeric());
+    if shaped && (value.starts_with("005") || value.starts_with("00G")) {
+        Ok(value)
+    } else {
+        Err(ConfigError::Invalid {
+            setting,
+            reason: format!(
+                "expected a Salesforce User Id (005…) or queue Id (00G…) of 15 or 18 letters and digits, got `{value}`"
+            ),
+        })
+    }
+}
+
 /// A whole number of at least 1.
 fn parse_positive<T: FromStr + Default + PartialEq>(
     setting: Setting,
@@ -778,6 +908,20 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_LOGIN_URL.to_owned()),
         )?;
         let credentials = salesforce_credentials(&src, o, needs.salesforce)?;
+        let task_owner_finance = src
+            .pick(
+                SALESFORCE_TASK_OWNER_FINANCE,
+                o.salesforce_task_owner_finance.as_deref(),
+            )
+            .map(|v| parse_owner_id(SALESFORCE_TASK_OWNER_FINANCE, v))
+            .transpose()?;
+        let task_owner_service = src
+            .pick(
+                SALESFORCE_TASK_OWNER_SERVICE,
+                o.salesforce_task_owner_service.as_deref(),
+            )
+            .map(|v| parse_owner_id(SALESFORCE_TASK_OWNER_SERVICE, v))
+            .transpose()?;
 
         let worker = WorkerSettings {
             batch_size: match src.pick(WORKER_BATCH_SIZE, o.worker_batch_size.as_deref()) {
@@ -817,6 +961,44 @@ impl Config {
                 }
                 None => DEFAULT_QUOTA_SHARE_PERCENT,
             },
+            bulk_flush_records: match src.pick(BULK_FLUSH_RECORDS, o.bulk_flush_records.as_deref())
+            {
+                Some(v) => parse_positive(BULK_FLUSH_RECORDS, &v, "a positive whole number")?,
+                None => DEFAULT_BULK_FLUSH_RECORDS,
+            },
+            bulk_flush_age: Duration::from_secs(
+                match src.pick(BULK_FLUSH_SECS, o.bulk_flush_secs.as_deref()) {
+                    Some(v) => parse_number(BULK_FLUSH_SECS, &v, "a whole number of seconds")?,
+                    None => DEFAULT_BULK_FLUSH_SECS,
+                },
+            ),
+        };
+
+        let alerts = AlertSettings {
+            webhook_url: match src.pick(ALERT_WEBHOOK_URL, o.alert_webhook_url.as_deref()) {
+                Some(v) => Some(crate::alerts::WebhookUrl::parse(&v).map_err(|error| {
+                    ConfigError::Invalid {
+                        setting: ALERT_WEBHOOK_URL,
+                        reason: match error {
+                            crate::alerts::AlertError::InvalidUrl { reason } => reason,
+                            other => other.to_string(),
+                        },
+                    }
+                })?),
+                None => None,
+            },
+            min_interval: Duration::from_secs(
+                match src.pick(ALERT_MIN_INTERVAL, o.alert_min_interval_secs.as_deref()) {
+                    Some(v) => parse_number(ALERT_MIN_INTERVAL, &v, "a whole number of seconds")?,
+                    None => DEFAULT_ALERT_MIN_INTERVAL_SECS,
+                },
+            ),
+            lag_threshold: Duration::from_secs(
+                match src.pick(ALERT_LAG, o.alert_lag_secs.as_deref()) {
+                    Some(v) => parse_positive(ALERT_LAG, &v, "a positive number of seconds")?,
+                    None => DEFAULT_ALERT_LAG_SECS,
+                },
+            ),
         };
 
         Ok(Config {
@@ -833,8 +1015,11 @@ impl Config {
             salesforce: SalesforceConfig {
                 login_url,
                 credentials,
+                task_owner_finance,
+                task_owner_service,
             },
             worker,
+            alerts,
         })
     }
 }
@@ -984,6 +1169,8 @@ mod tests {
                 calls_per_minute: 1_000,
                 calls_per_day: 100_000,
                 quota_share_percent: 80,
+                bulk_flush_records: 2_000,
+                bulk_flush_age: Duration::from_secs(30),
             }
         );
     }
@@ -1371,6 +1558,103 @@ mod tests {
         assert!(
             error.to_string().contains("SALESFORCE_PRIVATE_KEY_FILE"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn alert_settings() {
+        let config = resolve(&Overrides::default(), Needs::default()).unwrap();
+        assert_eq!(
+            config.alerts,
+            AlertSettings {
+                webhook_url: None,
+                min_interval: Duration::from_secs(300),
+                lag_threshold: Duration::from_secs(300),
+            }
+        );
+
+        let o = Overrides {
+            alert_webhook_url: Some("https://hooks.slack.com/services/T1/B2/s3cr3t".into()),
+            alert_min_interval_secs: Some("0".into()),
+            alert_lag_secs: Some("60".into()),
+            ..Overrides::default()
+        };
+        let config = resolve(&o, Needs::default()).unwrap();
+        let url = config.alerts.webhook_url.as_ref().unwrap();
+        assert_eq!(url.expose().path(), "/services/T1/B2/s3cr3t");
+        assert_eq!(config.alerts.min_interval, Duration::ZERO);
+        assert_eq!(config.alerts.lag_threshold, Duration::from_secs(60));
+        let debug = format!("{config:?} {o:?}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+
+        let values = file("[alerts]\nwebhook_url = \"http://127.0.0.1:9000/hook\"\nlag_secs = 30");
+        let config =
+            Config::resolve(&Overrides::default(), Some(&values), Needs::default()).unwrap();
+        assert_eq!(config.alerts.lag_threshold, Duration::from_secs(30));
+        assert!(config.alerts.webhook_url.is_some());
+
+        let bad_url = Overrides {
+            alert_webhook_url: Some("hooks.slack.com/services/T1/B2/s3cr3t".into()),
+            ..Overrides::default()
+        };
+        let message = invalid(resolve(&bad_url, Needs::default()), ALERT_WEBHOOK_URL);
+        assert!(!message.contains("s3cr3t"), "{message}");
+        let bad_lag = Overrides {
+            alert_lag_secs: Some("0".into()),
+            ..Overrides::default()
+        };
+        invalid(resolve(&bad_lag, Needs::default()), ALERT_LAG);
+        let bad_interval = Overrides {
+            alert_min_interval_secs: Some("5m".into()),
+            ..Overrides::default()
+        };
+        invalid(resolve(&bad_interval, Needs::default()), ALERT_MIN_INTERVAL);
+    }
+
+    #[test]
+    fn task_owners_are_user_or_queue_ids() {
+        let config = resolve(&Overrides::default(), Needs::default()).unwrap();
+        assert_eq!(config.salesforce.task_owner_finance, None);
+        assert_eq!(config.salesforce.task_owner_service, None);
+        let given = Overrides {
+            salesforce_task_owner_finance: Some(" 005000000000001AAA ".into()),
+            salesforce_task_owner_service: Some("00G000000000002".into()),
+            ..Overrides::default()
+        };
+        let config = resolve(&given, Needs::default()).unwrap();
+        assert_eq!(
+            config.salesforce.task_owner_finance.as_deref(),
+            Some("005000000000001AAA")
+        );
+        assert_eq!(
+            config.salesforce.task_owner_service.as_deref(),
+            Some("00G000000000002")
+        );
+        let values = file("[salesforce]\ntask_owner_service = \"005000000000003AAA\"");
+        let config = Config::resolve(&Overrides::default(), Some(&values), Needs::default());
+        let config = config.unwrap();
+        assert_eq!(
+            config.salesforce.task_owner_service.as_deref(),
+            Some("005000000000003AAA")
+        );
+        for bad in ["003000000000001AAA", "005-not-an-id", "0050000000000"] {
+            let overrides = Overrides {
+                salesforce_task_owner_finance: Some(bad.into()),
+                ..Overrides::default()
+            };
+            let message = invalid(
+                resolve(&overrides, Needs::default()),
+                SALESFORCE_TASK_OWNER_FINANCE,
+            );
+            assert!(message.contains(bad), "{message}");
+        }
+        let overrides = Overrides {
+            salesforce_task_owner_service: Some("not an id".into()),
+            ..Overrides::default()
+        };
+        invalid(
+            resolve(&overrides, Needs::default()),
+            SALESFORCE_TASK_OWNER_SERVICE,
         );
     }
 

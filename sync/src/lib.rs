@@ -14,6 +14,7 @@
 //! - [`receiver`]: the axum webhook receiver (signature check, durable queueing, health and
 //!   Prometheus metrics); [`priority`]: which event types are handled and how urgently.
 
+pub mod alerts;
 pub mod backoff;
 pub mod config;
 pub mod mapping;

@@ -12,15 +12,16 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
+use stripe_sfdc_sync::alerts::{AlertConfig, Alerts};
 use stripe_sfdc_sync::config::{Config, LogFormat, Needs, Overrides};
 use stripe_sfdc_sync::queue::{Envelope, Queue as _};
 use stripe_sfdc_sync::receiver::webhook::EventHead;
-use stripe_sfdc_sync::receiver::{self, Metrics, ReceiverState};
+use stripe_sfdc_sync::receiver::{self, Metrics, Readiness, ReceiverState};
 use stripe_sfdc_sync::salesforce;
 use stripe_sfdc_sync::signature::Verifier;
 use stripe_sfdc_sync::sqlite::{SqliteQueue, SqliteStore};
-use stripe_sfdc_sync::store::{DeadLetter, DeadLetters as _};
-use stripe_sfdc_sync::worker::{Worker, WorkerConfig};
+use stripe_sfdc_sync::store::{DeadLetter, DeadLetters as _, Watermarks as _};
+use stripe_sfdc_sync::worker::{BulkConfig, StripeObjectSource, Worker, WorkerConfig};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::watch;
@@ -185,11 +186,18 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Receiver => {
             let shutdown = Shutdown::on_signals()?;
             let queue = open_queue(&config.database)?;
-            run_receiver(&config, queue, Arc::new(Metrics::new()), &shutdown).await
+            run_receiver(
+                &config,
+                queue,
+                Arc::new(Metrics::new()),
+                Vec::new(),
+                &shutdown,
+            )
+            .await
         }
         Command::Worker => {
             let shutdown = Shutdown::on_signals()?;
-            let worker = build_worker(&config, open_queue(&config.database)?)?;
+            let (worker, _) = build_worker(&config, open_queue(&config.database)?)?;
             tracing::info!(database = %config.database.display(), "worker started");
             worker
                 .run(shutdown.wait())
@@ -295,6 +303,7 @@ async fn run_receiver(
     config: &Config,
     queue: Arc<SqliteQueue>,
     metrics: Arc<Metrics>,
+    readiness: Vec<Arc<dyn Readiness>>,
     shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
     let receiver_config = &config.receiver;
@@ -307,9 +316,12 @@ async fn run_receiver(
         receiver_config.tolerance,
     )
     .context("invalid STRIPE_WEBHOOK_SECRETS / STRIPE_WEBHOOK_TOLERANCE_SECS")?;
-    let state = ReceiverState::new(queue, Arc::new(verifier), receiver_config.livemode)
+    let mut state = ReceiverState::new(queue, Arc::new(verifier), receiver_config.livemode)
         .with_max_body(receiver_config.max_body)
         .with_metrics(metrics);
+    for check in readiness {
+        state = state.with_readiness(check);
+    }
     let listener = tokio::net::TcpListener::bind(receiver_config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (SYNC_LISTEN)", receiver_config.listen))?;
@@ -344,11 +356,18 @@ async fn run_receiver(
     Ok(())
 }
 
-/// Builds the worker from the configuration.
+/// The worker on the SQLite queue and store.
+type SqliteWorker = Worker<SqliteQueue, SqliteStore>;
+
+/// Readiness checks for `/health/ready`.
+type Checks = Vec<Arc<dyn Readiness>>;
+
+/// Builds the worker from the configuration, with the readiness checks of what it depends on
+/// (the store, Salesforce authentication).
 fn build_worker(
     config: &Config,
     queue: Arc<SqliteQueue>,
-) -> anyhow::Result<Worker<SqliteQueue, SqliteStore>> {
+) -> anyhow::Result<(SqliteWorker, Checks)> {
     let store = open_store(&config.database)?;
     let credentials =
         config.salesforce.credentials.clone().context(
@@ -364,9 +383,51 @@ fn build_worker(
         salesforce_calls_per_minute: settings.calls_per_minute,
         salesforce_calls_per_day: settings.calls_per_day,
         quota_reserve_percent: settings.quota_share_percent,
+        task_owner_finance: config.salesforce.task_owner_finance.clone(),
+        task_owner_service: config.salesforce.task_owner_service.clone(),
+        bulk: BulkConfig {
+            flush_records: settings.bulk_flush_records,
+            flush_age: settings.bulk_flush_age,
+            ..BulkConfig::default()
+        },
         ..WorkerConfig::default()
     };
-    Worker::new(queue, store, client, worker_config).context("invalid worker settings")
+    let readiness = vec![
+        receiver::readiness_fn("store", {
+            let store = Arc::clone(&store);
+            move || {
+                let store = Arc::clone(&store);
+                Box::pin(async move { store.mark("readiness-probe").await.is_ok() })
+            }
+        }),
+        receiver::readiness_fn("salesforce_auth", {
+            let client = client.clone();
+            move || {
+                let client = client.clone();
+                Box::pin(
+                    async move { client.instance_url().is_some() || client.login().await.is_ok() },
+                )
+            }
+        }),
+    ];
+    let alerts = Alerts::new(AlertConfig::from_settings(&config.alerts))
+        .context("invalid alert settings (SYNC_ALERT_*)")?;
+    let worker = Worker::new(queue, store, client, worker_config)
+        .context("invalid worker settings")?
+        .with_alerts(alerts);
+    // With a Stripe key the worker can read objects' current state: to order same-second
+    // events and to create a parent missing in Salesforce.
+    let worker = match &config.stripe.secret_key {
+        Some(key) => {
+            let stripe = stripe_types::client::Client::builder(key.expose())
+                .base_url(config.stripe.api_base.clone())
+                .build()
+                .context("cannot build the Stripe client (STRIPE_SECRET_KEY, STRIPE_API_BASE)")?;
+            worker.with_object_source(Arc::new(StripeObjectSource::new(stripe)))
+        }
+        None => worker,
+    };
+    Ok((worker, readiness))
 }
 
 /// Runs receiver and worker together until a signal, or until either fails (which stops the
@@ -375,9 +436,10 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals()?;
     let queue = open_queue(&config.database)?;
     let metrics = Arc::new(Metrics::new());
-    let worker = build_worker(config, Arc::clone(&queue))?.with_metrics(Arc::clone(&metrics));
+    let (worker, readiness) = build_worker(config, Arc::clone(&queue))?;
+    let worker = worker.with_metrics(Arc::clone(&metrics));
     let receiver = async {
-        let result = run_receiver(config, queue, metrics, &shutdown).await;
+        let result = run_receiver(config, queue, metrics, readiness, &shutdown).await;
         shutdown.trigger();
         result
     };

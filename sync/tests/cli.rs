@@ -438,6 +438,11 @@ fn serve_queues_an_event_and_keeps_it_across_sigterm() {
         assert!(child.0.try_wait().unwrap().is_none(), "serve exited early");
         std::thread::sleep(Duration::from_millis(50));
     }
+    // Ready needs Salesforce authentication, which cannot succeed here; the store is fine.
+    let (status, ready) = http(address, "GET", "/health/ready", &[], "").expect("ready answers");
+    assert_eq!(status, 503, "{ready}");
+    assert!(ready.contains("salesforce_auth"), "{ready}");
+    assert!(!ready.contains("store"), "{ready}");
     let body = event("evt_serve_1", "invoice.payment_failed", "in_serve_1");
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let signature = sign(SECRET, now, body.as_bytes());

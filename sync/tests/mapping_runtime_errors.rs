@@ -203,7 +203,10 @@ fn the_dispatcher_and_the_mapping_table() {
             "price",
             "price_tiers",
             "product",
-            "event"
+            "event",
+            "invoice_payment_failed_task",
+            "payment_intent_failed_task",
+            "subscription_canceled_task"
         ]
     );
     let unknown = json!({"object": "refund", "id": "re_1"});

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use sfdc_sim::{Fault, FaultKind, SimConfig, Simulator};
+use stripe_sfdc_sync::alerts::{AlertConfig, Alerts, WebhookUrl};
 use stripe_sfdc_sync::backoff::Backoff;
 use stripe_sfdc_sync::priority::priority;
 use stripe_sfdc_sync::queue::{Envelope, Queue};
@@ -18,7 +19,7 @@ use stripe_sfdc_sync::salesforce::{Client, Credentials};
 use stripe_sfdc_sync::sqlite::{SqliteQueue, SqliteStore};
 use stripe_sfdc_sync::store::{Claim, DeadLetters, Ledger, Outcome};
 use stripe_sfdc_sync::worker::source::Fetch;
-use stripe_sfdc_sync::worker::{ObjectSource, SourceError, Worker, WorkerConfig};
+use stripe_sfdc_sync::worker::{BulkConfig, ObjectSource, SourceError, Worker, WorkerConfig};
 use time::OffsetDateTime;
 
 const CUSTOMER: &str = "Stripe_Customer__c";
@@ -100,6 +101,15 @@ impl Harness {
         WorkerConfig {
             worker_id: worker_id.to_owned(),
             lease: Duration::from_secs(30),
+            high_window: Duration::ZERO,
+            normal_window: Duration::ZERO,
+            // Every batch flushes the Bulk lane at its end, so a test sees each event settled.
+            bulk: BulkConfig {
+                flush_age: Duration::ZERO,
+                poll_interval: Duration::from_millis(5),
+                max_poll_interval: Duration::from_millis(20),
+                ..BulkConfig::default()
+            },
             ..WorkerConfig::default()
         }
     }
@@ -269,11 +279,21 @@ async fn customer_created_is_written_field_by_field_with_its_audit_record() {
         .await
         .expect("claim");
     assert_eq!(claim, Claim::Done(Outcome::Processed));
-    assert!(
+    // A customer event is low priority: the customer, the Contact update and the audit record
+    // each went through one Bulk job.
+    assert_eq!(
         h.counter(
             Counter::SalesforceCalls,
-            &[("api", "collections"), ("outcome", "ok")]
-        ) >= 2
+            &[("api", "bulk"), ("outcome", "ok")]
+        ),
+        3
+    );
+    assert_eq!(
+        h.counter(
+            Counter::EventsProcessed,
+            &[("type", "customer.created"), ("outcome", "processed")]
+        ),
+        1
     );
 }
 
@@ -510,7 +530,13 @@ async fn a_503_is_retried_later_and_converges() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permanent_rejection_is_dead_lettered_with_salesforces_error() {
     let h = Harness::start().await;
-    let worker = h.worker(h.config("w1"));
+    let (hook, alerts_received) = alert_hook().await;
+    let alerts = Alerts::new(AlertConfig {
+        webhook_url: Some(WebhookUrl::parse(&hook).expect("a URL")),
+        ..AlertConfig::default()
+    })
+    .expect("alerts");
+    let worker = h.worker(h.config("w1")).with_alerts(alerts.clone());
     // The fixture links a Contact that does not exist in this org.
     let event = fixture("customer.created");
     assert_eq!(
@@ -544,6 +570,18 @@ async fn a_permanent_rejection_is_dead_lettered_with_salesforces_error() {
         h.counter(Counter::DeadLetters, &[("type", "customer.created")]),
         1
     );
+    // The admins hear of it on their webhook.
+    alerts.flush().await;
+    let posted = alerts_received.lock().expect("lock").clone();
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert_eq!(posted[0]["kind"], "dead_letter");
+    assert!(
+        posted[0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("evt_1MuFYrLkdIwHu7ixqnmJUFLc")),
+        "{}",
+        posted[0]
+    );
     // Not recorded as processed: a replay from the dead-letter queue can claim it again.
     let claim = h
         .store
@@ -571,7 +609,13 @@ async fn another_api_version_is_dead_lettered_at_once() {
         .expect("a dead letter");
     assert!(letter.reason.contains("2020-08-27"), "{}", letter.reason);
     assert!(h.records(CUSTOMER).is_empty());
-    assert_eq!(h.sim.api_calls(), 0);
+    // Only its audit record is written, saying why.
+    let audit = h.record(AUDIT, "Stripe_Event_ID__c", "evt_1MuFYrLkdIwHu7ixqnmJUFLc");
+    assert_eq!(text(&audit, "Processing_Status__c"), Some("dead_lettered"));
+    assert!(
+        text(&audit, "Error_Message__c").is_some_and(|m| m.contains("2020-08-27")),
+        "{audit:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -780,12 +824,12 @@ async fn updates_of_one_record_in_a_batch_collapse_into_one_write() {
         event["data"]["object"]["name"] = json!(name);
         h.push(&event).await;
     }
-    let calls = h.sim.api_calls();
-
     assert_eq!(worker.run_once().await.expect("a batch"), 3);
 
-    // One Collections call for the customer, one for the three audit records.
-    assert_eq!(h.sim.api_calls() - calls, 2);
+    // One Bulk job for the customer, one for the three audit records, nothing else.
+    let calls = |api| h.counter(Counter::SalesforceCalls, &[("api", api), ("outcome", "ok")]);
+    assert_eq!(calls("bulk"), 2);
+    assert_eq!(calls("collections") + calls("update"), 0);
     let customer = h.record(CUSTOMER, "Stripe_Customer_ID__c", FIXTURE_CUSTOMER);
     assert_eq!(text(&customer, "Name"), Some("Third"));
     assert_eq!(h.records(AUDIT).len(), 3);
@@ -802,12 +846,10 @@ async fn retryable_failures_are_dead_lettered_once_the_backoff_gives_up() {
         ..h.config("w1")
     });
     h.push(&customer_created()).await;
-    // The first try (customer, then its audit record) and the retry's customer write fail.
-    h.sim.inject(Fault::on_path(
-        FaultKind::Status(503),
-        "/composite/sobjects",
-        3,
-    ));
+    // Customers go through the Bulk lane: the first try (the customer's job, then its audit
+    // record's) and the retry's customer job fail when they are created.
+    h.sim
+        .inject(Fault::on_path(FaultKind::Status(503), "/jobs/ingest", 3));
 
     assert_eq!(worker.run_once().await.expect("a batch"), 1);
     assert_eq!(h.depth().await, 1);
@@ -884,4 +926,195 @@ async fn an_expired_session_is_renewed_and_the_batch_goes_through() {
     assert_eq!(h.depth().await, 0);
     let customer = h.record(CUSTOMER, "Stripe_Customer_ID__c", FIXTURE_CUSTOMER);
     assert_eq!(text(&customer, "Name"), Some("After Renewal"));
+}
+
+/// Stripe as a test double serving several objects in their current state.
+struct StripeNow(Vec<Value>);
+
+impl ObjectSource for StripeNow {
+    fn fetch<'a>(&'a self, object_type: &'a str, id: &'a str) -> Fetch<'a> {
+        Box::pin(async move {
+            self.0
+                .iter()
+                .find(|o| o["object"] == object_type && o["id"] == id)
+                .cloned()
+                .ok_or_else(|| SourceError::Unsupported {
+                    object_type: object_type.to_owned(),
+                    id: id.to_owned(),
+                })
+        })
+    }
+}
+
+const SUBSCRIPTION: &str = "Stripe_Subscription__c";
+const PLAN: &str = "Pricing_Plan__c";
+const SUBSCRIPTION_ID: &str = "sub_1MtHbELkdIwHu7ixBlzS5ZNM";
+const PRICE_ID: &str = "price_1MowQULkdIwHu7ixraBm864M";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_whose_customer_and_plan_wait_in_the_bulk_lane_gets_them_written_first() {
+    let h = Harness::start().await;
+    let worker = h.worker(h.config("w1"));
+    // Pushed child first: the subscription is written at once, its customer and price (low
+    // priority) wait for the Bulk lane.
+    h.push(&fixture("customer.subscription.created")).await;
+    h.push(&customer_created()).await;
+    h.push(&fixture("price.created")).await;
+
+    assert_eq!(worker.run_once().await.expect("a batch"), 3);
+
+    let subscription = h.record(SUBSCRIPTION, "Stripe_Subscription_ID__c", SUBSCRIPTION_ID);
+    let customer = h.record(CUSTOMER, "Stripe_Customer_ID__c", FIXTURE_CUSTOMER);
+    let plan = h.record(PLAN, "Stripe_Price_ID__c", PRICE_ID);
+    assert_eq!(
+        text(&subscription, "Stripe_Customer__c"),
+        text(&customer, "Id")
+    );
+    assert_eq!(text(&subscription, "Pricing_Plan__c"), text(&plan, "Id"));
+    assert_eq!(h.depth().await, 0);
+    assert_eq!(h.records(AUDIT).len(), 3);
+    for event in [
+        "customer.subscription.created",
+        "customer.created",
+        "price.created",
+    ] {
+        assert_eq!(
+            h.counter(
+                Counter::EventsProcessed,
+                &[("type", event), ("outcome", "processed")]
+            ),
+            1,
+            "{event}"
+        );
+    }
+    assert_eq!(worker.buffered(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_parent_is_created_from_stripes_current_state() {
+    let h = Harness::start().await;
+    let customer = customer_created()["data"]["object"].clone();
+    let price = fixture("price.created")["data"]["object"].clone();
+    let worker = h
+        .worker(h.config("w1"))
+        .with_object_source(Arc::new(StripeNow(vec![customer, price])) as Arc<dyn ObjectSource>);
+    h.push(&fixture("customer.subscription.created")).await;
+
+    assert_eq!(worker.run_once().await.expect("a batch"), 1);
+
+    let subscription = h.record(SUBSCRIPTION, "Stripe_Subscription_ID__c", SUBSCRIPTION_ID);
+    let customer = h.record(CUSTOMER, "Stripe_Customer_ID__c", FIXTURE_CUSTOMER);
+    assert_eq!(text(&customer, "Name"), Some("Jenny Rosen"));
+    assert_eq!(
+        text(&subscription, "Stripe_Customer__c"),
+        text(&customer, "Id")
+    );
+    assert_eq!(h.records(PLAN).len(), 1);
+    assert_eq!(h.depth().await, 0);
+    let audit = h.record(
+        AUDIT,
+        "Stripe_Event_ID__c",
+        fixture("customer.subscription.created")["id"]
+            .as_str()
+            .expect("id"),
+    );
+    assert_eq!(text(&audit, "Processing_Status__c"), Some("processed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_source_a_child_of_a_missing_parent_is_retried_not_dropped() {
+    let h = Harness::start().await;
+    let worker = h.worker(h.config("w1"));
+    h.push(&fixture("customer.subscription.created")).await;
+
+    assert_eq!(worker.run_once().await.expect("a batch"), 1);
+
+    assert!(h.records(SUBSCRIPTION).is_empty());
+    assert_eq!(h.depth().await, 1, "given back for a retry");
+    // The parents' events arrive; the retry then succeeds.
+    h.push(&customer_created()).await;
+    h.push(&fixture("price.created")).await;
+    h.clock.advance(Duration::from_secs(60));
+    h.drain(&worker).await;
+
+    assert_eq!(h.records(SUBSCRIPTION).len(), 1);
+    assert_eq!(h.depth().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_flushes_the_bulk_lane_by_size_and_on_shutdown() {
+    let h = Harness::start().await;
+    let worker = Arc::new(h.worker(WorkerConfig {
+        idle_poll: Duration::from_millis(10),
+        bulk: BulkConfig {
+            flush_records: 2,
+            flush_age: Duration::from_secs(3600),
+            poll_interval: Duration::from_millis(5),
+            max_poll_interval: Duration::from_millis(20),
+        },
+        ..h.config("w1")
+    }));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = {
+        let worker = Arc::clone(&worker);
+        tokio::spawn(async move {
+            worker
+                .run(async move {
+                    let _ = stopped.await;
+                })
+                .await
+        })
+    };
+    // Two customers reach the flush size: written while the worker runs.
+    for n in 0..2 {
+        let mut event = customer_created();
+        event["id"] = json!(format!("evt_size_{n}"));
+        event["data"]["object"]["id"] = json!(format!("cus_size_{n}"));
+        h.push(&event).await;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while h.records(CUSTOMER).len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "no flush by size");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // One more waits (neither size nor age is reached) until the shutdown flushes it.
+    let mut event = customer_created();
+    event["id"] = json!("evt_last");
+    h.push(&event).await;
+    while worker.buffered() == 0 {
+        assert!(std::time::Instant::now() < deadline, "never pulled");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(h.records(CUSTOMER).len(), 2);
+    stop.send(()).expect("the worker listens");
+    running.await.expect("joins").expect("stops cleanly");
+
+    assert_eq!(h.records(CUSTOMER).len(), 3);
+    assert_eq!(h.records(AUDIT).len(), 3);
+    assert_eq!(h.depth().await, 0);
+    assert_eq!(worker.buffered(), 0);
+}
+
+/// A webhook on 127.0.0.1 keeping the JSON bodies posted to it.
+async fn alert_hook() -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
+    let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post({
+            let received = Arc::clone(&received);
+            move |axum::Json(body): axum::Json<Value>| {
+                let received = Arc::clone(&received);
+                async move {
+                    received.lock().expect("lock").push(body);
+                    "ok"
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}/hook"), received)
 }

@@ -12,7 +12,7 @@ use super::file::{RawField, RawFile, RawKey, RawMapping};
 use super::path::{PathExpr, Root};
 use super::plan::{
     Absent, Const, ContextField, Convert, Derived, FieldPlan, FormatPart, InputKind, KeyPlan,
-    KeySource, Limits, MappingPlan, Plan, Read, Source, Target,
+    KeySource, Limits, MappingPlan, Plan, Read, Source, Target, TemplatePart, TemplateStyle,
 };
 use super::spec::{Resolved, Scope, Spec, StripeType};
 use crate::sfdc::naming;
@@ -39,6 +39,7 @@ pub fn check(file: &str, text: &str, spec: &Value, model: &Model) -> Result<Plan
             message: e.message().trim().to_string(),
         }])
     })?;
+    let event_types = crate::openapi::event_types(spec);
     let mut spec = Spec::from_json(spec).map_err(|message| MappingError::Read {
         path: "the Stripe spec".into(),
         message,
@@ -63,6 +64,7 @@ pub fn check(file: &str, text: &str, spec: &Value, model: &Model) -> Result<Plan
         },
         problems: Vec::new(),
         mapping: String::new(),
+        event_types,
     };
     checker.check_limits(&raw);
     if checker.permission_set.is_none() {
@@ -112,6 +114,8 @@ struct Checker<'a> {
     limits: Limits,
     problems: Vec<Problem>,
     mapping: String,
+    /// Every event type of the spec, for `when_type`.
+    event_types: Vec<String>,
 }
 
 /// The value a source gives, after reading and converting, before it meets the field.
@@ -236,6 +240,7 @@ impl Checker<'_> {
                     let scope = Scope {
                         object: schema,
                         parent: None,
+                        free_form: None,
                     };
                     match self.spec.element_schema(&scope, &parsed) {
                         Ok(element) => (Some(parsed), Some(element)),
@@ -252,14 +257,17 @@ impl Checker<'_> {
             },
             None => (None, None),
         };
+        let (when_type, narrowed) = self.check_when_type(mapping);
         let scope = match element {
             Some(element) => Scope {
                 object: element,
                 parent: Some(schema),
+                free_form: narrowed.as_deref(),
             },
             None => Scope {
                 object: schema,
                 parent: None,
+                free_form: narrowed.as_deref(),
             },
         };
         let when = mapping.when.as_ref().and_then(|when| {
@@ -267,6 +275,7 @@ impl Checker<'_> {
             let root = Scope {
                 object: schema,
                 parent: None,
+                free_form: narrowed.as_deref(),
             };
             match PathExpr::parse(&raw_when.path)
                 .and_then(|p| self.spec.resolve(&root, &p).map(|r| (p, r)))
@@ -343,9 +352,85 @@ impl Checker<'_> {
             record_type: naming::object_type(object),
             for_each,
             when,
+            when_type,
             key,
             fields,
         })
+    }
+
+    /// `when_type = [...]`: only on a mapping of `event`, each a Stripe event type. Gives the
+    /// types, and the object schemas the event's `data.object` can then be (`None` when some
+    /// type's object is not a schema of the spec: every mapped object type then).
+    fn check_when_type(&mut self, mapping: &RawMapping) -> (Vec<String>, Option<Vec<String>>) {
+        let Some(raw) = &mapping.when_type else {
+            return (Vec::new(), None);
+        };
+        let types = raw.get_ref();
+        if mapping.stripe.get_ref() != "event" {
+            self.at(
+                raw.span(),
+                None,
+                format!(
+                    "`when_type` filters events by type: it only applies to `stripe = \"event\"`, not `{}` (use `when` for a condition on the object)",
+                    mapping.stripe.get_ref()
+                ),
+            );
+            return (Vec::new(), None);
+        }
+        if types.is_empty() {
+            self.at(
+                raw.span(),
+                None,
+                "`when_type` lists no event type: name at least one, or remove it to map every event".into(),
+            );
+            return (Vec::new(), None);
+        }
+        let mut objects: Vec<String> = Vec::new();
+        let mut all_known = true;
+        let mut seen = BTreeSet::new();
+        for event_type in types {
+            if !seen.insert(event_type.as_str()) {
+                self.at(
+                    raw.span(),
+                    None,
+                    format!("`when_type` lists `{event_type}` twice"),
+                );
+                continue;
+            }
+            if !self.event_types.contains(event_type) {
+                self.at(
+                    raw.span(),
+                    None,
+                    format!(
+                        "`when_type`: `{event_type}` is not a Stripe event type of the spec (such as invoice.payment_failed or customer.subscription.deleted)"
+                    ),
+                );
+                continue;
+            }
+            match self.event_object(event_type) {
+                Some(object) => {
+                    if !objects.contains(&object) {
+                        objects.push(object);
+                    }
+                }
+                None => all_known = false,
+            }
+        }
+        let narrowed = (all_known && !objects.is_empty()).then_some(objects);
+        (types.clone(), narrowed)
+    }
+
+    /// The object schema an event type is about: the type without its last part when the spec
+    /// has that schema (`invoice.payment_failed` → `invoice`, `checkout.session.completed` →
+    /// `checkout.session`), else its last part (`customer.subscription.deleted` →
+    /// `subscription`).
+    fn event_object(&self, event_type: &str) -> Option<String> {
+        let (resource, _) = event_type.rsplit_once('.')?;
+        if self.spec.has_schema(resource) {
+            return Some(resource.to_string());
+        }
+        let last = resource.rsplit('.').next()?;
+        self.spec.has_schema(last).then(|| last.to_string())
     }
 
     fn check_key(
@@ -395,10 +480,7 @@ impl Checker<'_> {
                 Some(field) => {
                     self.check_writable(span.clone(), object, field);
                     if let Some(set) = self.permission_set
-                        && !set
-                            .objects
-                            .iter()
-                            .any(|o| o.object.eq_ignore_ascii_case(&object.api_name) && o.create)
+                        && !set.can_create(&object.api_name)
                     {
                         self.at(span.clone(), Some(api), format!("permission set `{PERMISSION_SET}` does not grant create on `{}`, which an upsert by external id needs", object.api_name));
                     }
@@ -754,9 +836,10 @@ impl Checker<'_> {
             entry.context.is_some(),
             entry.inputs.is_some(),
             entry.clear.is_some(),
+            entry.format.is_some(),
         ];
         if sources.iter().filter(|s| **s).count() != 1 {
-            self.at(span, Some(&api), "give exactly one source: `from`, `value`, `context`, `inputs` (for a derived conversion) or `clear = true`".into());
+            self.at(span, Some(&api), "give exactly one source: `from`, `value`, `context`, `inputs` (for a derived conversion), `format` or `clear = true`".into());
             return None;
         }
         let target = target?;
@@ -1077,7 +1160,9 @@ impl Checker<'_> {
                 ContextField::Attempts | ContextField::Index => {
                     Produced::Integer { bound: max_count }
                 }
-                ContextField::ErrorMessage => Produced::Text { values: None },
+                ContextField::ErrorMessage
+                | ContextField::FinanceOwnerId
+                | ContextField::ServiceOwnerId => Produced::Text { values: None },
             };
             return Some(Checked {
                 source: Source::Context(*field),
@@ -1085,6 +1170,23 @@ impl Checker<'_> {
                 value,
                 optional: field.optional(),
                 max: max_count,
+            });
+        }
+        if let Some(format) = &entry.format {
+            if convert_name.is_some() {
+                self.at(
+                    span.clone(),
+                    Some(api),
+                    "a `format` text takes no conversion: convert inside the placeholders (`{amount|money:currency}`, `{created|date}`, `{livemode|dashboard}`)".into(),
+                );
+            }
+            let parts = self.check_template(format, api, scope, in_for_each)?;
+            return Some(Checked {
+                source: Source::Template(parts),
+                convert: Convert::None,
+                value: Produced::Text { values: None },
+                optional: false,
+                max: max_amount,
             });
         }
         if let Some(inputs) = &entry.inputs {
@@ -1559,6 +1661,130 @@ impl Checker<'_> {
             optional,
             max,
         })
+    }
+
+    /// A `format` text: literal text and `{path}`, `{path|money:currency}`, `{path|date}` or
+    /// `{path|dashboard}` placeholders, each path checked against the spec.
+    fn check_template(
+        &mut self,
+        format: &Spanned<String>,
+        api: &str,
+        scope: &Scope<'_>,
+        in_for_each: bool,
+    ) -> Option<Vec<TemplatePart>> {
+        let span = format.span();
+        let mut parts = Vec::new();
+        let mut ok = true;
+        let mut rest = format.get_ref().as_str();
+        while !rest.is_empty() {
+            let Some(open) = rest.find('{') else {
+                parts.push(TemplatePart::Text(rest.to_string()));
+                break;
+            };
+            if open > 0 {
+                parts.push(TemplatePart::Text(rest[..open].to_string()));
+            }
+            let Some(close) = rest[open..].find('}').map(|c| open + c) else {
+                self.at(
+                    span.clone(),
+                    Some(api),
+                    "the `format` text has an unclosed `{`".into(),
+                );
+                return None;
+            };
+            let inner = &rest[open + 1..close];
+            rest = &rest[close + 1..];
+            let (path_text, style_text) = match inner.split_once('|') {
+                Some((path, style)) => (path.trim(), Some(style.trim())),
+                None => (inner.trim(), None),
+            };
+            let Some((path, resolved)) =
+                self.resolve(span.clone(), api, scope, path_text, in_for_each)
+            else {
+                ok = false;
+                continue;
+            };
+            let ty = &resolved.ty;
+            let wrong = |this: &mut Self, wanted: &str| {
+                this.at(
+                    span.clone(),
+                    Some(api),
+                    format!(
+                        "`{{{inner}}}` in the `format` text needs {wanted}; `{path_text}` is {}",
+                        ty.describe()
+                    ),
+                );
+            };
+            let style = match style_text {
+                None if ty.is_text() => TemplateStyle::Text,
+                None if *ty == StripeType::Integer => TemplateStyle::Integer,
+                None if *ty == StripeType::Boolean => TemplateStyle::Bool,
+                None if matches!(ty, StripeType::Expandable(_)) => TemplateStyle::Id,
+                None => {
+                    let hint = match ty {
+                        StripeType::UnixTime => {
+                            "text, an integer, a boolean or an id (write `|date` for a Unix timestamp)"
+                        }
+                        _ => "text, an integer, a boolean or an id",
+                    };
+                    wrong(self, hint);
+                    ok = false;
+                    continue;
+                }
+                Some("date") if ty.is_integer() => TemplateStyle::Date,
+                Some("date") => {
+                    wrong(self, "Unix seconds");
+                    ok = false;
+                    continue;
+                }
+                Some("dashboard") if *ty == StripeType::Boolean => TemplateStyle::Dashboard,
+                Some("dashboard") => {
+                    wrong(self, "a boolean (the event's `livemode`)");
+                    ok = false;
+                    continue;
+                }
+                Some(style) if style.starts_with("money:") => {
+                    if *ty != StripeType::Integer {
+                        wrong(self, "an integer amount in minor units");
+                        ok = false;
+                        continue;
+                    }
+                    let currency_text = style["money:".len()..].trim();
+                    let Some((currency, found)) =
+                        self.resolve(span.clone(), api, scope, currency_text, in_for_each)
+                    else {
+                        ok = false;
+                        continue;
+                    };
+                    if !found.ty.is_text() {
+                        self.at(
+                            span.clone(),
+                            Some(api),
+                            format!(
+                                "the currency `{currency_text}` of `{{{inner}}}` is {}, not a string",
+                                found.ty.describe()
+                            ),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    TemplateStyle::Money { currency }
+                }
+                Some(other) => {
+                    self.at(
+                        span.clone(),
+                        Some(api),
+                        format!(
+                            "`{{{inner}}}`: unknown rendering `{other}` (known: `money:<currency path>`, `date`, `dashboard`)"
+                        ),
+                    );
+                    ok = false;
+                    continue;
+                }
+            };
+            parts.push(TemplatePart::Value { path, style });
+        }
+        ok.then_some(parts)
     }
 
     fn check_derived(

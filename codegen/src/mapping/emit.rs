@@ -12,7 +12,7 @@ use super::error::MappingError;
 use super::path::{PathExpr, Root, Step};
 use super::plan::{
     Absent, Const, ContextField, Convert, Derived, FieldPlan, FormatPart, InputKind, KeySource,
-    MappingPlan, Plan, Read, Source, Target,
+    MappingPlan, Plan, Read, Source, Target, TemplatePart, TemplateStyle,
 };
 
 /// Options for [`generate`].
@@ -111,7 +111,8 @@ impl Emitter {
                 }
                 None => quote!(None),
             };
-            quote!(#rt::MappingInfo { name: #name, stripe: #stripe, sobject: #sobject, key: #key, for_each: #for_each })
+            let when_type = &m.when_type;
+            quote!(#rt::MappingInfo { name: #name, stripe: #stripe, sobject: #sobject, key: #key, for_each: #for_each, when_type: &[#(#when_type),*] })
         });
         let count = Literal::usize_unsuffixed(plan.mappings.len());
 
@@ -121,16 +122,37 @@ impl Emitter {
                 stripe_types.push(&m.stripe);
             }
         }
-        let arms = stripe_types.iter().map(|stripe| {
-            let calls = plan.mappings.iter().filter(|m| m.stripe == *stripe).map(|m| {
-                let f = format_ident!("map_{}", m.name);
-                let variant = format_ident!("{}", m.record_type);
-                if m.for_each.is_some() {
-                    quote!(records.extend(#f(object, ctx)?.into_iter().map(MappedRecord::#variant));)
-                } else {
-                    quote!(if let Some(mapped) = #f(object, ctx)? { records.push(MappedRecord::#variant(mapped)); })
+        let call = |m: &MappingPlan, object: TokenStream| {
+            let f = format_ident!("map_{}", m.name);
+            let variant = format_ident!("{}", m.record_type);
+            if m.for_each.is_some() {
+                quote!(records.extend(#f(#object, ctx)?.into_iter().map(MappedRecord::#variant));)
+            } else {
+                quote!(if let Some(mapped) = #f(#object, ctx)? { records.push(MappedRecord::#variant(mapped)); })
+            }
+        };
+        // Mappings of `event` limited by `when_type` write their records with the event's data
+        // records: they run when `map_object` maps the event's `data.object` (the event is in
+        // the context), not with the event's audit record.
+        let per_event: Vec<TokenStream> = plan
+            .mappings
+            .iter()
+            .filter(|m| m.stripe == "event" && !m.when_type.is_empty())
+            .map(|m| call(m, quote!(event)))
+            .collect();
+        let per_event = (!per_event.is_empty()).then(|| {
+            quote! {
+                if kind != "event" && let Some(event) = &ctx.event {
+                    #(#per_event)*
                 }
-            });
+            }
+        });
+        let arms = stripe_types.iter().map(|stripe| {
+            let calls = plan
+                .mappings
+                .iter()
+                .filter(|m| m.stripe == *stripe && m.when_type.is_empty())
+                .map(|m| call(m, quote!(object)));
             quote!(#stripe => { #(#calls)* })
         });
         let statuses = ContextField::PROCESSING_STATUSES;
@@ -140,7 +162,8 @@ impl Emitter {
         quote! {
             #items
 
-            /// Every mapping of the file: name, Stripe object, Salesforce object, key, iterated array.
+            /// Every mapping of the file: name, Stripe object, Salesforce object, key, iterated array,
+            /// event types.
             pub static MAPPINGS: [#rt::MappingInfo; #count] = [#(#infos),*];
 
             /// `[limits] max_amount`: largest amount in minor units, checked at run time.
@@ -187,6 +210,14 @@ impl Emitter {
                     }
                 }
 
+                /// The fields the record sets or clears, as typed values in field order (for a
+                /// Bulk API 2.0 CSV row).
+                pub fn values(&self) -> Vec<#sf::FieldValue> {
+                    match self {
+                        #( MappedRecord::#variant_idents(mapped) => #sf::Writable::values(&mapped.record), )*
+                    }
+                }
+
                 /// Checks the record against the object's describe: an upsert by external id, or
                 /// an update for records found by `Id`.
                 pub fn validate(&self) -> Result<(), #sf::Violations> {
@@ -211,7 +242,9 @@ impl Emitter {
             }
 
             /// Maps a Stripe object (its `object` field names the type) with every mapping for
-            /// that type; a type no mapping handles gives no records.
+            /// that type; a type no mapping handles gives no records. When the object is the
+            /// `data.object` of the event in `ctx`, the mappings of `event` limited to some event
+            /// types (`when_type`) add their records for that event.
             pub fn map_object(
                 object: &serde_json::Value,
                 ctx: &#rt::MappingContext,
@@ -222,6 +255,7 @@ impl Emitter {
                     #(#arms)*
                     _ => {}
                 }
+                #per_event
                 Ok(records)
             }
         }
@@ -243,6 +277,15 @@ impl Emitter {
                 }
             }
         });
+        let when_type = (!m.when_type.is_empty()).then(|| {
+            let types = &m.when_type;
+            quote! {
+                let event_type = #rt::Path { text: "type", root: #rt::Root::Object, steps: &[#rt::Step::Key("type")] };
+                if ![#(#types),*].iter().any(|t| #rt::read::equals(scope, &event_type, t)) {
+                    return Ok(None);
+                }
+            }
+        });
         let key = self.key(m);
         let set_key = m.key.rust_field.as_ref().map(|f| {
             let f = ident(f);
@@ -260,6 +303,7 @@ impl Emitter {
                 ctx: &#rt::MappingContext,
             ) -> Result<Option<#rt::Mapped<#sf::#write>>, #rt::MappingError> {
                 let _ = ctx;
+                #when_type
                 #when
                 let key_site = #rt::Site::new(#name, #key_field);
                 #key
@@ -557,7 +601,69 @@ impl Emitter {
                     (quote!(let value = ctx.error_message.clone();), Kind::Text)
                 }
                 ContextField::Index => (quote!(let value = Some(scope.index());), Kind::Integer),
+                ContextField::FinanceOwnerId => (
+                    quote!(let value = ctx.finance_owner_id.clone();),
+                    Kind::Text,
+                ),
+                ContextField::ServiceOwnerId => (
+                    quote!(let value = ctx.service_owner_id.clone();),
+                    Kind::Text,
+                ),
             },
+            Source::Template(parts) => {
+                let pushes = parts.iter().map(|part| match part {
+                    TemplatePart::Text(text) if text.chars().count() == 1 => {
+                        let c = text.chars().next().unwrap_or_default();
+                        quote!(text.push(#c);)
+                    }
+                    TemplatePart::Text(text) => quote!(text.push_str(#text);),
+                    TemplatePart::Value { path, style } => {
+                        let p = self.paths(std::slice::from_ref(path));
+                        match style {
+                            TemplateStyle::Text => quote! {
+                                text.push_str(&#rt::template::text(#rt::read::text(&site, scope, &#p)?));
+                            },
+                            TemplateStyle::Integer => quote! {
+                                text.push_str(&#rt::template::integer(#rt::read::integer(&site, scope, &#p)?));
+                            },
+                            TemplateStyle::Bool => quote! {
+                                text.push_str(#rt::template::boolean(#rt::read::boolean(&site, scope, &#p)?));
+                            },
+                            TemplateStyle::Id => quote! {
+                                text.push_str(&#rt::template::text(#rt::read::id(&site, scope, &#p)?));
+                            },
+                            TemplateStyle::Money { currency } => {
+                                let c = self.paths(std::slice::from_ref(currency));
+                                let max = Literal::i64_unsuffixed(f.max);
+                                quote! {
+                                    text.push_str(&#rt::template::money(
+                                        &site,
+                                        #rt::read::integer(&site, scope, &#p)?,
+                                        #rt::read::text(&site, scope, &#c)?,
+                                        #max,
+                                    )?);
+                                }
+                            }
+                            TemplateStyle::Date => quote! {
+                                text.push_str(&#rt::template::date(&site, #rt::read::integer(&site, scope, &#p)?)?);
+                            },
+                            TemplateStyle::Dashboard => quote! {
+                                text.push_str(#rt::template::dashboard(#rt::read::boolean(&site, scope, &#p)?));
+                            },
+                        }
+                    }
+                });
+                (
+                    quote! {
+                        let value = {
+                            let mut text = String::new();
+                            #(#pushes)*
+                            Some(text)
+                        };
+                    },
+                    Kind::Text,
+                )
+            }
             Source::Paths { paths, read } => {
                 let paths_tokens = self.paths(paths);
                 let (read_fn, kind) = match read {

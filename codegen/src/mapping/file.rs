@@ -44,6 +44,9 @@ pub struct RawMapping {
     /// A condition on the object; the mapping writes nothing when it does not hold.
     #[serde(default)]
     pub when: Option<Spanned<RawWhen>>,
+    /// On a mapping of `event`: the event types it writes a record for (all when not given).
+    #[serde(default)]
+    pub when_type: Option<Spanned<Vec<String>>>,
     /// Fields written.
     #[serde(default)]
     pub fields: Vec<Spanned<RawField>>,
@@ -114,6 +117,9 @@ pub struct RawField {
     /// A value the engine provides.
     #[serde(default)]
     pub context: Option<Spanned<String>>,
+    /// Text made of literal text and `{path}` placeholders.
+    #[serde(default)]
+    pub format: Option<Spanned<String>>,
     /// Named inputs of a derived conversion.
     #[serde(default)]
     pub inputs: Option<Spanned<BTreeMap<String, String>>>,

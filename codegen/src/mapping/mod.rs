@@ -6,8 +6,10 @@
 //! can exceed the field's digits (with the file's `[limits]` and currency exponents 0 to 3); a
 //! restricted picklist that does not receive every value Stripe can send (unless a `fallback` is
 //! given); a required field or a key that can end up empty; a field the `Stripe_Integration_User`
-//! permission set does not let the integration edit. [`generate`] turns the checked [`Plan`] into
-//! the mapping functions of `sync`, and [`render_table`] into tables for an admin.
+//! permission set does not let the integration edit; an event type in `when_type` that the spec
+//! does not have; a `format` placeholder whose path or rendering does not fit. [`generate`] turns
+//! the checked [`Plan`] into the mapping functions of `sync`, and [`render_table`] into tables
+//! for an admin.
 
 mod check;
 mod emit;

@@ -38,6 +38,8 @@ pub struct MappingPlan {
     pub for_each: Option<PathExpr>,
     /// Condition on the object: the path and the value it must have.
     pub when: Option<(PathExpr, String)>,
+    /// On a mapping of `event`: the event types it writes a record for (empty: every type).
+    pub when_type: Vec<String>,
     /// How the record is found.
     pub key: KeyPlan,
     /// The fields written, in file order.
@@ -165,6 +167,8 @@ pub enum Source {
     Const(Const),
     /// A value the engine provides.
     Context(ContextField),
+    /// Text assembled from literal parts and values (`format = "..."`).
+    Template(Vec<TemplatePart>),
     /// A derived conversion of several inputs.
     Derived {
         /// The conversion.
@@ -174,6 +178,44 @@ pub enum Source {
     },
     /// Clear the field.
     Clear,
+}
+
+/// A part of a text template (`format = "Payment failed: {amount|money:currency}"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplatePart {
+    /// Literal text.
+    Text(String),
+    /// A value of the object, rendered as `style` says (absent values as `(none)`).
+    Value {
+        /// Where the value is.
+        path: PathExpr,
+        /// How it is rendered.
+        style: TemplateStyle,
+    },
+}
+
+/// How a template value is rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateStyle {
+    /// A string or enum, as it is.
+    Text,
+    /// An integer, in decimal.
+    Integer,
+    /// A boolean, as `yes` or `no`.
+    Bool,
+    /// An expandable reference, as its id.
+    Id,
+    /// `{amount|money:currency}`: minor units as an amount with the currency's decimals and its
+    /// upper-case code (`49.00 USD`).
+    Money {
+        /// The currency path.
+        currency: PathExpr,
+    },
+    /// `{created|date}`: Unix seconds as the UTC date (`2023-03-14`).
+    Date,
+    /// `{livemode|dashboard}`: the Stripe Dashboard's base URL, with `test/` when the boolean is
+    /// false.
+    Dashboard,
 }
 
 /// How a path's value is read.
@@ -221,17 +263,23 @@ pub enum ContextField {
     ErrorMessage,
     /// 1-based position inside a `for_each`.
     Index,
+    /// The Salesforce User or queue that gets finance follow-ups (absent when not configured).
+    FinanceOwnerId,
+    /// The Salesforce User or queue that gets service follow-ups (absent when not configured).
+    ServiceOwnerId,
 }
 
 impl ContextField {
     /// Every context field with its name in the mapping file.
-    pub const ALL: [(ContextField, &'static str); 6] = [
+    pub const ALL: [(ContextField, &'static str); 8] = [
         (ContextField::ReceivedAt, "received_at"),
         (ContextField::ProcessedAt, "processed_at"),
         (ContextField::ProcessingStatus, "processing_status"),
         (ContextField::Attempts, "attempts"),
         (ContextField::ErrorMessage, "error_message"),
         (ContextField::Index, "index"),
+        (ContextField::FinanceOwnerId, "finance_owner_id"),
+        (ContextField::ServiceOwnerId, "service_owner_id"),
     ];
 
     /// The values of `processing_status`, as the runtime's `ProcessingStatus` spells them.
@@ -253,7 +301,13 @@ impl ContextField {
 
     /// Whether the engine may have no value.
     pub fn optional(self) -> bool {
-        matches!(self, ContextField::ProcessedAt | ContextField::ErrorMessage)
+        matches!(
+            self,
+            ContextField::ProcessedAt
+                | ContextField::ErrorMessage
+                | ContextField::FinanceOwnerId
+                | ContextField::ServiceOwnerId
+        )
     }
 }
 

@@ -97,6 +97,9 @@ pub struct Scope<'a> {
     pub object: &'a Value,
     /// The mapped object's schema, for `^.` inside a `for_each`.
     pub parent: Option<&'a Value>,
+    /// The schemas a free-form object (the event's `data.object`) stands for here, instead of
+    /// every mapped object type (a mapping of `event` limited to some event types).
+    pub free_form: Option<&'a [String]>,
 }
 
 /// Stripe's spec, for resolving paths.
@@ -153,7 +156,8 @@ impl Spec {
                 (scope.object, true)
             }
         };
-        self.walk(start, &path.steps, optional, &path.text)
+        let free_form = scope.free_form.unwrap_or(&self.free_form);
+        self.walk(start, &path.steps, optional, &path.text, free_form)
     }
 
     /// The schema of the elements of the array at `path` (for `for_each`).
@@ -192,6 +196,7 @@ impl Spec {
         steps: &[Step],
         mut optional: bool,
         text: &str,
+        free_form: &[String],
     ) -> Result<Resolved, String> {
         let mut node = start;
         let mut nullable = false;
@@ -209,13 +214,14 @@ impl Spec {
             }
             match step {
                 Step::Key(name) => {
-                    if is_free_form(current) && !self.free_form.is_empty() {
+                    if is_free_form(current) && !free_form.is_empty() {
                         return self.walk_free_form(
                             &steps[at..],
                             optional || nullable,
                             text,
                             at,
                             steps,
+                            free_form,
                         );
                     }
                     let (child, child_optional) = self.property(current, name, text, at)?;
@@ -257,20 +263,23 @@ impl Spec {
         text: &str,
         at: usize,
         steps: &[Step],
+        free_form: &[String],
     ) -> Result<Resolved, String> {
         let mut merged: Option<Resolved> = None;
-        for name in &self.free_form {
+        for name in free_form {
             let schema = self
                 .schemas
                 .get(name)
                 .ok_or_else(|| format!("`{text}`: the spec has no schema `{name}`"))?;
-            let found = self.walk(schema, rest, optional, text).map_err(|e| {
-                format!(
-                    "{e} (`{}` is any of the mapped objects {}, so the path must exist in `{name}`)",
-                    prefix(steps, at),
-                    self.free_form.join(", ")
-                )
-            })?;
+            let found = self
+                .walk(schema, rest, optional, text, free_form)
+                .map_err(|e| {
+                    format!(
+                        "{e} (`{}` is any of the objects {}, so the path must exist in `{name}`)",
+                        prefix(steps, at),
+                        free_form.join(", ")
+                    )
+                })?;
             merged = Some(match merged {
                 None => found,
                 Some(previous) => {
@@ -500,6 +509,7 @@ mod tests {
         let scope = Scope {
             object: &schema,
             parent: None,
+            free_form: None,
         };
         spec.resolve(&scope, &PathExpr::parse(path).unwrap())
     }

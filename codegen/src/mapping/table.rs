@@ -6,7 +6,7 @@ use std::fmt::Write;
 use super::path::PathExpr;
 use super::plan::{
     Absent, Const, Convert, FieldPlan, FormatPart, KeySource, MappingPlan, Plan, Read, Source,
-    Target,
+    Target, TemplatePart, TemplateStyle,
 };
 
 /// Renders every mapping of `plan` as a text table.
@@ -36,6 +36,11 @@ fn render_mapping(m: &MappingPlan) -> String {
         .as_ref()
         .map(|(p, v)| format!(", only when `{}` is `{v}`", p.text))
         .unwrap_or_default();
+    let when = if m.when_type.is_empty() {
+        when
+    } else {
+        format!("{when}, only for {}", m.when_type.join(", "))
+    };
     let _ = writeln!(
         out,
         "{}: Stripe `{}` → {}{each}{when}",
@@ -133,6 +138,25 @@ fn source(f: &FieldPlan) -> String {
             format!("{}({names})", rule.name())
         }
         Source::Clear => "(cleared)".into(),
+        Source::Template(parts) => {
+            let values = parts
+                .iter()
+                .filter(|part| matches!(part, TemplatePart::Value { .. }))
+                .count();
+            let money = parts.iter().any(|part| {
+                matches!(
+                    part,
+                    TemplatePart::Value {
+                        style: TemplateStyle::Money { .. },
+                        ..
+                    }
+                )
+            });
+            format!(
+                "format text of {values} values{}",
+                if money { ", amounts with currency" } else { "" }
+            )
+        }
     }
 }
 

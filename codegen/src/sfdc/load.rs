@@ -38,7 +38,14 @@ pub fn load(root: &Path) -> Result<Model, LoadError> {
         loader.global_value_set(path, &text);
     }
     for (name, folder) in &files.objects {
-        loader.object(name, folder)?;
+        if name.eq_ignore_ascii_case(standard::ACTIVITY) {
+            // Activity holds the custom fields of Tasks (and Events), not an object of its own.
+            for activity in standard::ACTIVITY_OBJECTS {
+                loader.object(activity, folder)?;
+            }
+        } else {
+            loader.object(name, folder)?;
+        }
     }
     loader.resolve_global_value_sets();
     for path in &files.permission_sets {
@@ -874,6 +881,7 @@ impl Loader {
             name,
             objects: Vec::new(),
             fields: Vec::new(),
+            user_permissions: Vec::new(),
             source: SourceLocation {
                 file: path.to_path_buf(),
                 line: doc.line(root),
@@ -915,6 +923,16 @@ impl Loader {
                 editable: flag("editable"),
             });
         }
+        for node in children(root, "userPermissions") {
+            let Some(name) = child_text(node, "name") else {
+                self.errors
+                    .push(doc.error(node, "<userPermissions> has no <name>"));
+                continue;
+            };
+            if self.bool_child(&doc, node, "enabled").unwrap_or(false) {
+                set.user_permissions.push(name.to_string());
+            }
+        }
         self.model.permission_sets.push(set);
     }
 
@@ -935,7 +953,13 @@ impl Loader {
                 }
             }
             for p in &set.fields {
-                let field = self.model.object(&p.object).and_then(|o| o.field(&p.field));
+                // `Activity.Field__c` grants a custom field of the activity objects (Tasks).
+                let object = if p.object.eq_ignore_ascii_case(standard::ACTIVITY) {
+                    standard::ACTIVITY_OBJECTS[0]
+                } else {
+                    p.object.as_str()
+                };
+                let field = self.model.object(object).and_then(|o| o.field(&p.field));
                 match field {
                     None => errors.push(at(&format!(
                         "permission set `{}` grants access to field `{}.{}`, which does not exist",

@@ -362,21 +362,47 @@ pub struct PermissionSet {
     pub label: String,
     /// Object permissions.
     pub objects: Vec<ObjectPermission>,
-    /// Field permissions.
+    /// Field permissions (fields of Tasks are listed as `Activity.Field__c`).
     pub fields: Vec<FieldPermission>,
+    /// Enabled user permissions (`ApiEnabled`, `EditTask`, ...).
+    pub user_permissions: Vec<String>,
     /// Where it was declared.
     pub source: SourceLocation,
 }
 
 impl PermissionSet {
+    /// Whether the set lets its holder create records of `object`: object permissions, or for
+    /// Tasks the `EditTask` user permission (Tasks have no object permissions).
+    pub fn can_create(&self, object: &str) -> bool {
+        self.objects
+            .iter()
+            .any(|o| o.object.eq_ignore_ascii_case(object) && o.create)
+            || self.grants_by_user_permission(object)
+    }
+
+    /// Whether the set lets its holder edit records of `object`: object permissions, or for
+    /// Tasks the `EditTask` user permission.
+    pub fn can_edit_object(&self, object: &str) -> bool {
+        self.objects
+            .iter()
+            .any(|o| o.object.eq_ignore_ascii_case(object) && o.edit)
+            || self.grants_by_user_permission(object)
+    }
+
+    /// Whether an enabled user permission gives create and edit on `object`.
+    fn grants_by_user_permission(&self, object: &str) -> bool {
+        self.user_permissions.iter().any(|permission| {
+            super::standard::objects_granted_by(permission)
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(object))
+        })
+    }
+
     /// Whether the set lets its holder edit `object.field`. Required and master-detail fields
     /// cannot be listed in permission sets: Salesforce grants them with edit access to the object.
+    /// A Task's custom fields are granted as `Activity.Field__c`.
     pub fn can_edit(&self, model: &Model, object: &str, field: &str) -> bool {
-        let object_edit = self
-            .objects
-            .iter()
-            .any(|o| o.object.eq_ignore_ascii_case(object) && o.edit);
-        if !object_edit {
+        if !self.can_edit_object(object) {
             return false;
         }
         let implicit = model
@@ -390,7 +416,7 @@ impl PermissionSet {
         implicit
             || self.fields.iter().any(|p| {
                 p.editable
-                    && p.object.eq_ignore_ascii_case(object)
+                    && super::standard::fields_defined_on(&p.object, object)
                     && p.field.eq_ignore_ascii_case(field)
             })
     }

@@ -12,6 +12,34 @@ use super::model::{
 /// Standard objects known to the generator, by API name.
 pub const STANDARD_OBJECTS: [&str; 4] = ["Account", "Contact", "Task", "User"];
 
+/// The object on which metadata defines the custom fields of Tasks (and Events): a field in
+/// `objects/Activity/fields/` is a field of every activity object, and permission sets grant it
+/// as `Activity.Field__c`.
+pub const ACTIVITY: &str = "Activity";
+
+/// The activity objects known to the generator, which receive the custom fields of `Activity`.
+pub const ACTIVITY_OBJECTS: [&str; 1] = ["Task"];
+
+/// Whether fields listed under `listed` in metadata (a folder or a permission set's
+/// `Object.Field`) are fields of `object`: the same object, or `Activity` for an activity object.
+pub fn fields_defined_on(listed: &str, object: &str) -> bool {
+    listed.eq_ignore_ascii_case(object)
+        || listed.eq_ignore_ascii_case(ACTIVITY)
+            && ACTIVITY_OBJECTS
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(object))
+}
+
+/// The objects a user permission lets its holder create and edit records of: `EditTask` for
+/// Tasks, which have no object permissions of their own.
+pub fn objects_granted_by(user_permission: &str) -> &'static [&'static str] {
+    if user_permission.eq_ignore_ascii_case("EditTask") {
+        &["Task"]
+    } else {
+        &[]
+    }
+}
+
 /// A standard object with its standard fields, or `None` if the generator does not know it.
 pub fn standard_object(api_name: &str) -> Option<Object> {
     let name = STANDARD_OBJECTS

@@ -63,6 +63,27 @@ pub fn render(model: &Model) -> String {
             };
             table.row([p.object.clone(), access, fields(true), fields(false)]);
         }
+        for permission in &set.user_permissions {
+            for object in super::standard::objects_granted_by(permission) {
+                let fields = |editable: bool| {
+                    set.fields
+                        .iter()
+                        .filter(|f| {
+                            super::standard::fields_defined_on(&f.object, object)
+                                && f.editable == editable
+                                && f.readable
+                        })
+                        .count()
+                        .to_string()
+                };
+                table.row([
+                    (*object).to_string(),
+                    format!("CRE- ({permission})"),
+                    fields(true),
+                    fields(false),
+                ]);
+            }
+        }
         table.render_into(&mut out);
         out.push('\n');
     }

@@ -16,6 +16,16 @@ pub struct MappingContext {
     pub attempts: u32,
     /// Last processing error (`error_message`); `None` when there is none.
     pub error_message: Option<String>,
+    /// Salesforce User (or queue) Id that finance follow-up Tasks are assigned to
+    /// (`finance_owner_id`); `None` leaves the Task to the integration user.
+    pub finance_owner_id: Option<String>,
+    /// Salesforce User (or queue) Id that service follow-up Tasks are assigned to
+    /// (`service_owner_id`); `None` leaves the Task to the integration user.
+    pub service_owner_id: Option<String>,
+    /// The Stripe event whose `data.object` is being mapped: the mappings of `event` limited to
+    /// some event types (`when_type`) write their records with the event's data records.
+    /// `None` when mapping an object on its own (no such records).
+    pub event: Option<serde_json::Value>,
 }
 
 impl MappingContext {
@@ -27,7 +37,27 @@ impl MappingContext {
             processing_status: ProcessingStatus::Received,
             attempts: 0,
             error_message: None,
+            finance_owner_id: None,
+            service_owner_id: None,
+            event: None,
         }
+    }
+
+    /// The same context for mapping the `data.object` of `event`.
+    pub fn with_event(mut self, event: serde_json::Value) -> MappingContext {
+        self.event = Some(event);
+        self
+    }
+
+    /// The same context with the owners of follow-up Tasks (`None`: no owner set).
+    pub fn with_task_owners(
+        mut self,
+        finance_owner_id: Option<String>,
+        service_owner_id: Option<String>,
+    ) -> MappingContext {
+        self.finance_owner_id = finance_owner_id;
+        self.service_owner_id = service_owner_id;
+        self
     }
 }
 

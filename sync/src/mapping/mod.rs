@@ -6,8 +6,9 @@
 //! `serde_json::Value` through the checked paths and returns the typed `sfdc-types` write
 //! struct with its key. [`map_object`] runs every mapping of an object's type; [`MAPPINGS`]
 //! lists them. The modules here are the runtime the generated code calls: reading values
-//! ([`read`]), converting them ([`convert`], [`derived`], [`money`], [`timestamp`]) and fitting
-//! them into fields ([`write`](mod@write)); errors name the mapping, field and value.
+//! ([`read`]), converting them ([`convert`], [`derived`], [`money`], [`timestamp`]), rendering
+//! `format` texts ([`template`]) and fitting them into fields ([`write`](mod@write)); errors
+//! name the mapping, field and value.
 
 pub mod context;
 pub mod convert;
@@ -16,6 +17,7 @@ pub mod error;
 pub mod money;
 pub mod path;
 pub mod read;
+pub mod template;
 pub mod text;
 pub mod timestamp;
 pub mod write;
@@ -73,6 +75,8 @@ pub struct MappingInfo {
     pub key: &'static str,
     /// Array it writes one record per element of.
     pub for_each: Option<&'static str>,
+    /// On a mapping of `event`: the event types it writes a record for (empty: every event).
+    pub when_type: &'static [&'static str],
 }
 
 /// The code generated from `sync/mappings.toml`.

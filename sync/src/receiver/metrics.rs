@@ -29,11 +29,14 @@ pub enum Counter {
     EventsSkippedStale,
     /// `events_duplicate_total{type}`: deliveries of events the ledger already records as done.
     EventsDuplicate,
+    /// `stripe_events_processed_total{type, outcome}`: events the worker finished, by event type
+    /// and ledger outcome (`processed`, `skipped_stale`, `ignored`, `dead_lettered`).
+    EventsProcessed,
 }
 
 impl Counter {
     /// Every counter, in exposition order.
-    pub const ALL: [Counter; 7] = [
+    pub const ALL: [Counter; 8] = [
         Counter::EventsReceived,
         Counter::EventsUnhandled,
         Counter::SalesforceCalls,
@@ -41,6 +44,7 @@ impl Counter {
         Counter::DeadLetters,
         Counter::EventsSkippedStale,
         Counter::EventsDuplicate,
+        Counter::EventsProcessed,
     ];
 
     /// The Prometheus metric name.
@@ -53,6 +57,7 @@ impl Counter {
             Counter::DeadLetters => "dead_letters_total",
             Counter::EventsSkippedStale => "events_skipped_stale_total",
             Counter::EventsDuplicate => "events_duplicate_total",
+            Counter::EventsProcessed => "stripe_events_processed_total",
         }
     }
 
@@ -70,6 +75,7 @@ impl Counter {
                 "Events not applied because a newer event of their object was applied."
             }
             Counter::EventsDuplicate => "Deliveries of events already applied.",
+            Counter::EventsProcessed => "Events the worker finished, by event type and outcome.",
         }
     }
 }

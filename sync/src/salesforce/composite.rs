@@ -30,10 +30,13 @@ use sfdc_types::{SObject, Writable};
 use super::api::types as wire;
 use super::client::{API_VERSION, Client, finish};
 use super::error::{ApiError, Error, ErrorClass, parse_errors};
-use super::record::{self, percent_encode};
+use super::record::{self, RecordResult, percent_encode};
 
 /// Most subrequests Salesforce takes in one Composite call.
 pub const COMPOSITE_LIMIT: usize = 25;
+
+/// Most of those that may be sObject Collections or query subrequests.
+pub const COMPOSITE_COLLECTIONS_LIMIT: usize = 5;
 
 /// A Composite request being built.
 #[derive(Debug, Clone, Default)]
@@ -126,6 +129,77 @@ impl CompositeRequest {
             id_segment(id)
         );
         self.push(&operation, reference_id, "PATCH", url, Some(body))
+    }
+
+    /// Adds: upsert up to 200 `sobject` records by `external_id_field` (which each must carry)
+    /// through sObject Collections, each record succeeding or failing on its own; read the
+    /// answer with [`SubResponse::collection_results`]. At most
+    /// [`COMPOSITE_COLLECTIONS_LIMIT`] Collections and query subrequests per request.
+    pub fn upsert_collection<R: Serialize>(
+        &mut self,
+        reference_id: &str,
+        sobject: &str,
+        external_id_field: &str,
+        records: &[R],
+    ) -> Result<Reference, Error> {
+        let operation = format!(
+            "composite {reference_id}: upsert {} {sobject} by {external_id_field}",
+            records.len()
+        );
+        if records.is_empty() || records.len() > super::collections::COLLECTION_LIMIT {
+            return Err(Error::invalid(
+                &operation,
+                format!(
+                    "a Collections subrequest takes 1 to {} records",
+                    super::collections::COLLECTION_LIMIT
+                ),
+            ));
+        }
+        if self.collections_and_queries() >= COMPOSITE_COLLECTIONS_LIMIT {
+            return Err(Error::invalid(
+                &operation,
+                format!(
+                    "a Composite request takes at most {COMPOSITE_COLLECTIONS_LIMIT} Collections and query subrequests"
+                ),
+            ));
+        }
+        let mut body = Vec::with_capacity(records.len());
+        for (position, record) in records.iter().enumerate() {
+            let mut object = record::to_object(&operation, record)?;
+            if record::field_text(&object, external_id_field).is_none_or(|v| v.is_empty()) {
+                return Err(Error::invalid(
+                    &operation,
+                    format!("record {position} has no value for {external_id_field}"),
+                ));
+            }
+            record::set_type(&operation, &mut object, sobject)?;
+            body.push(record::to_raw(&operation, &object)?);
+        }
+        let request = wire::CollectionRequest {
+            all_or_none: false,
+            records: body,
+        };
+        let body = serde_json::value::to_raw_value(&request)
+            .map_err(|e| Error::invalid(&operation, format!("cannot encode the records: {e}")))?;
+        let url = format!(
+            "{}/composite/sobjects/{}/{}",
+            base(),
+            percent_encode(sobject),
+            percent_encode(external_id_field)
+        );
+        self.push(&operation, reference_id, "PATCH", url, Some(body))
+    }
+
+    /// Collections and query subrequests so far.
+    pub fn collections_and_queries(&self) -> usize {
+        let prefixes = [
+            format!("{}/composite/sobjects", base()),
+            format!("{}/query", base()),
+        ];
+        self.subrequests
+            .iter()
+            .filter(|sub| prefixes.iter().any(|p| sub.url.starts_with(p.as_str())))
+            .count()
     }
 
     /// Adds: upsert an `sobject` record by `external_id_field` = `external_id`.
@@ -357,6 +431,21 @@ impl SubResponse {
                 })
             })
             .transpose()
+    }
+
+    /// The per-record results of a Collections subrequest (see
+    /// [`CompositeRequest::upsert_collection`]), in record order.
+    pub fn collection_results(&self) -> Result<Vec<RecordResult>, Error> {
+        if let Some(error) = self.error() {
+            return Err(error);
+        }
+        let answers: Vec<wire::UpsertResult> = self.body()?.unwrap_or_default();
+        Ok(answers
+            .into_iter()
+            .map(|answer| {
+                RecordResult::from_save(answer.success, answer.created, answer.id, answer.errors)
+            })
+            .collect())
     }
 
     /// For a failed subrequest, whether sending it again may work.

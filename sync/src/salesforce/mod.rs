@@ -45,10 +45,13 @@ pub mod soql;
 mod transport;
 
 pub use auth::{Credentials, JwtBearer, Secret};
-pub use bulk::{BulkOptions, BulkResult, JobState};
+pub use bulk::{BulkOptions, BulkResult, BulkWrite, JobState};
 pub use client::{API_VERSION, Client, ClientBuilder, PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL};
 pub use collections::COLLECTION_LIMIT;
-pub use composite::{COMPOSITE_LIMIT, CompositeRequest, CompositeResponse, Reference, SubResponse};
+pub use composite::{
+    COMPOSITE_COLLECTIONS_LIMIT, COMPOSITE_LIMIT, CompositeRequest, CompositeResponse, Reference,
+    SubResponse,
+};
 pub use error::{ApiError, Error, ErrorClass, TransportKind};
 pub use limits::{Limit, LimitInfo, Limits, Usage, UsageEntry};
 pub use query::QueryPage;

@@ -1,31 +1,32 @@
 //! The worker: pulls queued Stripe events, maps them and writes them to Salesforce in batches,
 //! exactly once per event and never letting an older event overwrite a newer one.
 //!
-//! One batch ([`Worker::run_once`]):
-//!
-//! 1. Pull up to `batch_size` deliveries. For each: claim it in the ledger (a duplicate of a
-//!    completed event is acknowledged without writing; an event another worker holds is given
-//!    back a few seconds later), read it with `Event::from_json` (another API version or an
-//!    unreadable body is dead-lettered at once).
+//! 1. A batch pulls up to `batch_size` deliveries. Each is claimed
+//!    in the ledger (a duplicate of a completed event is acknowledged without writing; an event
+//!    another worker holds is given back a few seconds later) and read with
+//!    `Event::from_json` (another API version or an unreadable body is dead-lettered at once,
+//!    with its audit record).
 //! 2. Event types the sync does not handle are completed as `ignored`, with their audit record.
 //! 3. An event from a second strictly before the watermark of its object is `skipped_stale`
 //!    (no write). An event from the same second as the watermark but another event cannot be
 //!    ordered by it: with an [`ObjectSource`] the object is re-fetched from Stripe and its
 //!    current state written; without one the event's own `data.object` is applied. Either way
 //!    it is never dropped (see [`plan::is_stale`]).
-//! 4. `data.object` is mapped and validated, and the event itself is mapped to its audit
-//!    record (`Stripe_Webhook_Event__c`); a mapping or validation error is permanent.
-//! 5. Records of the whole batch are grouped per object; several records with one key collapse
-//!    to the newest event's; parents are written before children, then the audit records.
-//!    Records with an external id go through Collections upserts (200 per call, not all or
-//!    none), records keyed by `Id` (Contact) through updates. Each call first takes one unit
-//!    from the rate limiter.
-//! 6. Each event is settled by the results of the records it produced: all written → the
-//!    watermark advances, the ledger completes it, the queue acknowledges it. Retryable →
-//!    back off (2, 4, 8, 16, 32 s with full jitter), then dead letter. Permanent → dead letter
-//!    with Salesforce's errors. Quota (Salesforce's 403 or our limiter) → writing stops for
-//!    the batch and the events are given back until the quota returns, without spending an
-//!    attempt.
+//! 4. `data.object` is mapped and validated (a mapping or validation error is permanent) and
+//!    the event waits in a lane (module `lane`): high- and normal-priority events in the REST lane
+//!    (written within `high_window` / `normal_window`), low-priority ones in the Bulk lane.
+//! 5. A lane flush groups the records of its events per object; several records with one key
+//!    collapse to the newest event's; parents are written before children. The REST lane
+//!    writes through Composite calls (up to five Collections upserts of 200 records each), the
+//!    Bulk lane through one Bulk API 2.0 job per object. A child refused because its parent is
+//!    not in Salesforce gets the parent written first (from the Bulk lane, or from Stripe) and
+//!    is written again. Each call first takes its units from the rate limiter.
+//! 6. Events whose data is written advance their object's watermark and wait in the Bulk lane
+//!    for their audit record (`Stripe_Webhook_Event__c`); once it is written the ledger
+//!    completes them and the queue acknowledges them. Retryable failures back off (2, 4, 8, 16,
+//!    32 s with full jitter), then dead letter; permanent ones dead-letter with Salesforce's
+//!    errors. Quota (Salesforce's 403 or our limiter) stops writing and gives the events back
+//!    until the quota returns, without spending an attempt.
 //!
 //! Attempts: the queue counts every delivery. Deliveries given back without a try (quota
 //! pauses, events held by another worker) are counted by the worker as free passes and
@@ -33,7 +34,9 @@
 //! restart those earlier deliveries count as attempts (an event can only be dead-lettered
 //! sooner, never lost: the dead letter keeps the payload for replay).
 
+pub mod bulk;
 mod error;
+mod lane;
 pub mod plan;
 pub mod source;
 
@@ -47,16 +50,23 @@ use futures_util::future::{Either, select};
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
+pub use self::bulk::BulkConfig;
+use self::bulk::{BULK_JOB_CALLS, BULK_JOB_LIMIT};
 pub use self::error::WorkerError;
+use self::lane::{Buffer, Held};
 use self::plan::{Candidate, Group, Verdict};
 pub use self::source::{ObjectSource, SourceError, StripeObjectSource};
+use crate::alerts::Alerts;
 use crate::backoff::Backoff;
-use crate::mapping::{MappedRecord, MappingContext, ProcessingStatus, map_object};
-use crate::queue::{Delivery, Queue};
+use crate::mapping::{MAPPINGS, MappedRecord, MappingContext, ProcessingStatus, map_object};
+use crate::queue::{Delivery, Priority, Queue};
 use crate::ratelimit::{Decision, OrgQuota, RateLimiter};
 use crate::receiver::Metrics;
 use crate::receiver::metrics::{Counter, type_label};
-use crate::salesforce::{COLLECTION_LIMIT, Client, ErrorClass};
+use crate::salesforce::{
+    ApiError, BulkOptions, BulkWrite, COLLECTION_LIMIT, Client, CompositeRequest, ErrorClass,
+    RecordResult,
+};
 use crate::store::{Attempt, Claim, DeadLetter, Ledger, Mark, Outcome, Store};
 
 /// How long an event another worker holds waits before it is handed out again.
@@ -65,6 +75,16 @@ const HELD_RETRY: Duration = Duration::from_secs(2);
 /// How long writing pauses after Salesforce answers that the org's quota is spent (the rate
 /// limiter then knows from `Sforce-Limit-Info` when it returns).
 const QUOTA_PAUSE: Duration = Duration::from_secs(60);
+
+/// How often the queue's lag is checked for an alert.
+const LAG_CHECK: Duration = Duration::from_secs(5);
+
+/// How often the REST lane checks whether it is due.
+const REST_TICK: Duration = Duration::from_millis(20);
+
+/// Events in the REST lane that make it flush before its deadline (their records fill about
+/// one Composite call: five Collections upserts of 200).
+const REST_FLUSH_EVENTS: usize = 1_000;
 
 /// A clock, so that tests control time.
 pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
@@ -80,6 +100,11 @@ pub struct WorkerConfig {
     pub lease: Duration,
     /// How long to wait when the queue is empty.
     pub idle_poll: Duration,
+    /// How long a high-priority event may wait in the REST lane for others to share its
+    /// Composite call.
+    pub high_window: Duration,
+    /// How long a normal-priority event may wait in the REST lane.
+    pub normal_window: Duration,
     /// Retry policy for retryable Salesforce failures.
     pub backoff: Backoff,
     /// Salesforce calls allowed per minute (all workers sharing the store).
@@ -88,21 +113,35 @@ pub struct WorkerConfig {
     pub salesforce_calls_per_day: u64,
     /// Share of the org's daily API quota at which writing stops, keeping the rest for people.
     pub quota_reserve_percent: u8,
+    /// The Bulk API 2.0 lane: when it flushes, how its jobs are polled.
+    pub bulk: BulkConfig,
+    /// Salesforce User Id that payment-failure Tasks are assigned to (`finance_owner_id` in
+    /// the mappings); `None` leaves them to the integration user.
+    pub task_owner_finance: Option<String>,
+    /// Salesforce User Id that cancellation Tasks are assigned to (`service_owner_id` in the
+    /// mappings); `None` leaves them to the integration user.
+    pub task_owner_service: Option<String>,
 }
 
 impl Default for WorkerConfig {
-    /// Batches of 200, 60 s leases, 250 ms idle polls, the default backoff, 1,000 calls a
-    /// minute and 100,000 a day, stopping at 80% of the org's quota.
+    /// Batches of 200, 60 s leases, 250 ms idle polls, high-priority writes within 0.5 s and
+    /// normal ones within 2 s, the default backoff, 1,000 calls a minute and 100,000 a day,
+    /// stopping at 80% of the org's quota, the default Bulk lane.
     fn default() -> Self {
         WorkerConfig {
             worker_id: format!("worker-{}", std::process::id()),
             batch_size: 200,
             lease: Duration::from_secs(60),
             idle_poll: Duration::from_millis(250),
+            high_window: Duration::from_millis(500),
+            normal_window: Duration::from_secs(2),
             backoff: Backoff::default(),
             salesforce_calls_per_minute: 1_000,
             salesforce_calls_per_day: 100_000,
             quota_reserve_percent: 80,
+            bulk: BulkConfig::default(),
+            task_owner_finance: None,
+            task_owner_service: None,
         }
     }
 }
@@ -148,8 +187,19 @@ pub struct Worker<Q: Queue, S: Store> {
     free_passes: Mutex<HashMap<String, u32>>,
     /// Numbers the batches, for the correlation id of their log lines.
     batches: AtomicU64,
-    /// Current state of Stripe objects, for events that cannot be ordered by the watermark.
+    /// Current state of Stripe objects, for events that cannot be ordered by the watermark
+    /// and for parents missing in Salesforce.
     source: Option<Arc<dyn ObjectSource>>,
+    /// High- and normal-priority events waiting for their Composite calls.
+    rest: Mutex<Buffer>,
+    /// Low-priority events and audit records waiting for their Bulk jobs.
+    bulk: Mutex<Buffer>,
+    /// Numbers the flushes, for the correlation id of their log lines.
+    flushes: AtomicU64,
+    /// Where admin alerts go (dead letters, error rate, quota, lag).
+    alerts: Alerts,
+    /// When the queue's lag was last checked for an alert.
+    lag_checked: Mutex<Option<OffsetDateTime>>,
 }
 
 impl<Q: Queue, S: Store> std::fmt::Debug for Worker<Q, S> {
@@ -195,12 +245,23 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
             free_passes: Mutex::new(HashMap::new()),
             batches: AtomicU64::new(0),
             source: None,
+            rest: Mutex::new(Buffer::default()),
+            bulk: Mutex::new(Buffer::default()),
+            flushes: AtomicU64::new(0),
+            alerts: Alerts::disabled(),
+            lag_checked: Mutex::new(None),
         })
     }
 
     /// Counts into `metrics` (shared with the receiver's `/metrics`).
     pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
         self.metrics = metrics;
+        self
+    }
+
+    /// Raises admin alerts through `alerts` (by default they are only logged).
+    pub fn with_alerts(mut self, alerts: Alerts) -> Self {
+        self.alerts = alerts;
         self
     }
 
@@ -236,110 +297,346 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
         (self.clock)()
     }
 
-    /// Pulls, processes and settles one batch; returns how many deliveries it settled.
+    /// Pulls and processes one batch, then flushes each lane that is due; returns how many
+    /// deliveries the batch handled (settled, or waiting in a lane).
     pub async fn run_once(&self) -> Result<usize, WorkerError> {
-        let deliveries = self
-            .queue
-            .pull(self.config.batch_size, self.config.lease)
-            .await
-            .map_err(|e| WorkerError::queue("pulling", "-", e))?;
+        let handled = self.process_batch().await?;
+        self.flush_rest(false).await?;
+        self.flush(false).await?;
+        Ok(handled)
+    }
+
+    /// Events and audit records waiting in the two lanes.
+    pub fn buffered(&self) -> usize {
+        lock(&self.rest).len() + lock(&self.bulk).len()
+    }
+
+    /// Pulls and processes one batch (steps 1 to 4 of the module documentation): high- and
+    /// normal-priority events go to the REST lane, low-priority ones to the Bulk lane.
+    async fn process_batch(&self) -> Result<usize, WorkerError> {
+        // Back-pressure: lanes twice their flush size wait for the flushes under way.
+        if lock(&self.rest).len() >= REST_FLUSH_EVENTS.saturating_mul(2)
+            || lock(&self.bulk).len() >= self.config.bulk.flush_records.saturating_mul(2)
+        {
+            return Ok(0);
+        }
+        let deliveries = self.pull(self.config.batch_size).await?;
         if deliveries.is_empty() {
             return Ok(0);
         }
         let batch = self.batches.fetch_add(1, Ordering::Relaxed);
         let correlation_id = format!("{}-b{batch}", self.config.worker_id);
         let pulled = deliveries.len();
-        let mut settled = 0;
-        let mut work = Vec::new();
-        let mut candidates = Vec::new();
         for delivery in deliveries {
-            match self.prepare(delivery, &correlation_id).await? {
-                Prepared::Settled => settled += 1,
-                Prepared::Work(item, records) => {
-                    let index = work.len();
-                    let rank = (
-                        item.delivery.envelope.created,
-                        item.delivery.envelope.event_id.clone(),
-                    );
-                    candidates.extend(records.into_iter().map(|record| Candidate {
-                        event: index,
-                        rank: rank.clone(),
-                        record,
-                    }));
-                    work.push(*item);
+            let Prepared::Work(item, data) = self.prepare(delivery, &correlation_id).await? else {
+                continue;
+            };
+            let now = self.now();
+            let held = Held { work: *item, data };
+            match held.work.delivery.envelope.priority {
+                Priority::High => lock(&self.rest).hold(held, now + self.config.high_window),
+                Priority::Normal => lock(&self.rest).hold(held, now + self.config.normal_window),
+                Priority::Low => lock(&self.bulk).hold(held, now + self.config.bulk.flush_age),
+            }
+        }
+        tracing::debug!(correlation_id, pulled, "batch processed");
+        Ok(pulled)
+    }
+
+    /// Writes what waits in the REST lane when it is due (or whenever something waits, with
+    /// `force`): the data records of its events grouped per object, parents first, in Composite
+    /// calls. Events whose data is written move to the Bulk lane for their audit record (their
+    /// watermark advances now); the others are retried, paused or dead-lettered at once.
+    /// Returns how many events it wrote.
+    pub async fn flush_rest(&self, force: bool) -> Result<usize, WorkerError> {
+        let now = self.now();
+        let Buffer { events, .. } = {
+            let mut rest = lock(&self.rest);
+            if !(rest.due(REST_FLUSH_EVENTS, now) || (force && rest.len() > 0)) {
+                return Ok(0);
+            }
+            std::mem::take(&mut *rest)
+        };
+        let flush = self.flushes.fetch_add(1, Ordering::Relaxed);
+        let correlation_id = format!("{}-r{flush}", self.config.worker_id);
+        let mut candidates = Vec::new();
+        let mut items = Vec::with_capacity(events.len());
+        for (index, held) in events.into_iter().enumerate() {
+            let rank = (
+                held.work.delivery.envelope.created,
+                held.work.delivery.envelope.event_id.clone(),
+            );
+            candidates.extend(held.data.into_iter().map(|record| Candidate {
+                event: index,
+                rank: rank.clone(),
+                record,
+            }));
+            items.push(held.work);
+        }
+        let mut verdicts = vec![Verdict::Written; items.len()];
+        let mut pause = None;
+        let groups = plan::collapse(candidates);
+        let results = self
+            .write_with_parents(&groups, Lane::Rest, &mut pause, &correlation_id)
+            .await;
+        fold(&groups, &results, &mut verdicts);
+        let written = verdicts.iter().filter(|v| **v == Verdict::Written).count();
+        let now = self.now();
+        for (item, verdict) in items.into_iter().zip(verdicts) {
+            match verdict {
+                Verdict::Written => {
+                    self.advance(&item).await?;
+                    let held = Held {
+                        work: item,
+                        data: Vec::new(),
+                    };
+                    lock(&self.bulk).hold(held, now + self.config.bulk.flush_age);
+                }
+                Verdict::Paused(_) => self.settle(item, verdict, &correlation_id).await?,
+                Verdict::Retry(_) | Verdict::Permanent(_) => {
+                    match self.audit_record(&item, &verdict) {
+                        Ok(record) => {
+                            lock(&self.bulk).detach(record, now + self.config.bulk.flush_age);
+                        }
+                        Err(reason) => {
+                            tracing::warn!(event_id = item.id(), correlation_id, %reason, "no audit record");
+                        }
+                    }
+                    self.settle(item, verdict, &correlation_id).await?;
                 }
             }
         }
-        // The data records, parents first.
-        let mut verdicts = vec![Verdict::Written; work.len()];
+        tracing::debug!(correlation_id, written, "REST lane flushed");
+        Ok(written)
+    }
+
+    /// Writes what waits in the Bulk lane when it is due (or whenever something waits, with
+    /// `force`): the low-priority data records, then every waiting audit record, each object
+    /// in one Bulk job; then settles the waiting events. Returns how many events it settled.
+    pub async fn flush(&self, force: bool) -> Result<usize, WorkerError> {
+        let now = self.now();
+        let Buffer {
+            mut events,
+            detached,
+            ..
+        } = {
+            let mut bulk = lock(&self.bulk);
+            let due = bulk.due(self.config.bulk.flush_records, now) || (force && bulk.len() > 0);
+            if !due {
+                return Ok(0);
+            }
+            std::mem::take(&mut *bulk)
+        };
+        let flush = self.flushes.fetch_add(1, Ordering::Relaxed);
+        let correlation_id = format!("{}-f{flush}", self.config.worker_id);
+        // The data records of low-priority events, parents first.
+        let mut candidates = Vec::new();
+        let mut had_data = vec![false; events.len()];
+        for (index, held) in events.iter_mut().enumerate() {
+            let rank = (
+                held.work.delivery.envelope.created,
+                held.work.delivery.envelope.event_id.clone(),
+            );
+            had_data[index] = !held.data.is_empty();
+            candidates.extend(
+                std::mem::take(&mut held.data)
+                    .into_iter()
+                    .map(|record| Candidate {
+                        event: index,
+                        rank: rank.clone(),
+                        record,
+                    }),
+            );
+        }
+        let mut verdicts = vec![Verdict::Written; events.len()];
         let mut pause = None;
-        self.write(
-            plan::collapse(candidates),
-            &mut verdicts,
-            &mut pause,
-            &correlation_id,
-        )
-        .await;
-        // The audit trail, with each event's status as it now stands.
+        let groups = plan::collapse(candidates);
+        let results = self
+            .write_with_parents(&groups, Lane::Bulk, &mut pause, &correlation_id)
+            .await;
+        fold(&groups, &results, &mut verdicts);
+        for (index, held) in events.iter().enumerate() {
+            if had_data[index] && verdicts[index] == Verdict::Written {
+                self.advance(&held.work).await?;
+            }
+        }
+        // The audit trail: detached records first, so that an event's own record (its status
+        // as it now stands) wins over an earlier attempt's.
+        let detached_count = detached.len();
         let mut audit = Vec::new();
-        for (index, item) in work.iter().enumerate() {
-            if matches!(verdicts[index], Verdict::Paused(_)) {
+        for (position, record) in detached.into_iter().enumerate() {
+            audit.push(Candidate {
+                event: events.len() + position,
+                rank: (position as i64, String::new()),
+                record,
+            });
+        }
+        for (index, held) in events.iter().enumerate() {
+            if !lane::audits(&verdicts[index]) {
                 continue;
             }
-            match self.audit_record(item, &verdicts[index]) {
+            match self.audit_record(&held.work, &verdicts[index]) {
                 Ok(record) => audit.push(Candidate {
                     event: index,
-                    rank: (item.delivery.envelope.created, item.id().to_owned()),
+                    rank: ((detached_count + index) as i64, String::new()),
                     record,
                 }),
                 Err(reason) => verdicts[index].merge(Verdict::Permanent(reason)),
             }
         }
-        let mut audit_verdicts = vec![Verdict::Written; work.len()];
-        self.write(
-            plan::collapse(audit),
-            &mut audit_verdicts,
-            &mut pause,
-            &correlation_id,
-        )
-        .await;
-        for (verdict, audit) in verdicts.iter_mut().zip(audit_verdicts) {
-            if *verdict == Verdict::Written {
-                *verdict = audit;
+        let mut audit_verdicts = vec![Verdict::Written; events.len() + detached_count];
+        let audit_groups = plan::collapse(audit);
+        let results = self
+            .write(
+                &audit_groups,
+                Lane::Bulk,
+                &mut pause,
+                &mut Vec::new(),
+                &correlation_id,
+            )
+            .await;
+        fold(&audit_groups, &results, &mut audit_verdicts);
+        for verdict in &audit_verdicts[events.len()..] {
+            if *verdict != Verdict::Written {
+                tracing::warn!(
+                    correlation_id,
+                    ?verdict,
+                    "an audit record of a retried or dead-lettered event was not written"
+                );
             }
         }
-        for (item, verdict) in work.into_iter().zip(verdicts) {
-            self.settle(item, verdict, &correlation_id).await?;
-            settled += 1;
+        let settled = events.len();
+        for (index, held) in events.into_iter().enumerate() {
+            let mut verdict = verdicts[index].clone();
+            if verdict == Verdict::Written {
+                verdict = audit_verdicts[index].clone();
+            }
+            self.settle(held.work, verdict, &correlation_id).await?;
         }
-        tracing::debug!(correlation_id, pulled, settled, "batch settled");
+        tracing::debug!(correlation_id, settled, "bulk lane flushed");
         Ok(settled)
     }
 
-    /// Loops [`Worker::run_once`] until `shutdown` resolves. A batch under way is finished
-    /// (settled) before returning; deliveries never started stay in the queue.
+    /// Runs [`Worker::run_once`]'s three parts side by side until `shutdown` resolves: batches
+    /// one after another, the REST lane's flushes and the Bulk lane's flushes (so that a Bulk
+    /// job being polled never delays a high-priority write). On shutdown the batch under way is
+    /// finished, then both lanes are flushed and their events settled; deliveries never started
+    /// stay in the queue.
     pub async fn run(&self, shutdown: impl Future<Output = ()> + Send) -> Result<(), WorkerError> {
-        let mut shutdown = std::pin::pin!(shutdown);
-        loop {
-            let idle = match self.run_once().await {
-                Ok(0) => true,
-                Ok(_) => false,
-                Err(error) => {
-                    tracing::error!(worker = %self.config.worker_id, %error, "worker batch failed");
-                    true
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let batches = async {
+            let mut shutdown = std::pin::pin!(shutdown);
+            loop {
+                let idle = match self.process_batch().await {
+                    Ok(0) => true,
+                    Ok(_) => false,
+                    Err(error) => {
+                        tracing::error!(worker = %self.config.worker_id, %error, "worker batch failed");
+                        true
+                    }
+                };
+                let pause = if idle {
+                    self.config.idle_poll
+                } else {
+                    Duration::ZERO
+                };
+                let sleep = std::pin::pin!(tokio::time::sleep(pause));
+                if let Either::Left(_) = select(shutdown.as_mut(), sleep).await {
+                    let _ = stop.send(true);
+                    return;
                 }
-            };
-            let pause = if idle {
-                self.config.idle_poll
-            } else {
-                Duration::ZERO
-            };
-            let sleep = std::pin::pin!(tokio::time::sleep(pause));
-            if let Either::Left(_) = select(shutdown.as_mut(), sleep).await {
-                tracing::info!(worker = %self.config.worker_id, "worker stopped");
-                return Ok(());
             }
+        };
+        let rest = self.every(REST_TICK, stopped.clone(), || async {
+            if let Err(error) = self.flush_rest(false).await {
+                tracing::error!(worker = %self.config.worker_id, %error, "REST lane flush failed");
+            }
+        });
+        let bulk_tick = (self.config.bulk.flush_age / 4)
+            .clamp(Duration::from_millis(50), Duration::from_secs(1));
+        let bulk = self.every(bulk_tick, stopped, || async {
+            if let Err(error) = self.flush(false).await {
+                tracing::error!(worker = %self.config.worker_id, %error, "bulk flush failed");
+            }
+            self.check_lag().await;
+        });
+        futures_util::future::join3(batches, rest, bulk).await;
+        let rest = self.flush_rest(true).await.map(|_| ());
+        let bulk = self.flush(true).await.map(|_| ());
+        tracing::info!(worker = %self.config.worker_id, "worker stopped");
+        rest.and(bulk)
+    }
+
+    /// Runs `tick` every `period` until `stopped` turns true.
+    async fn every<F, Fut>(
+        &self,
+        period: Duration,
+        mut stopped: tokio::sync::watch::Receiver<bool>,
+        tick: F,
+    ) where
+        F: Fn() -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        while !*stopped.borrow() {
+            tick().await;
+            let sleep = std::pin::pin!(tokio::time::sleep(period));
+            let changed = std::pin::pin!(stopped.changed());
+            let _ = select(changed, sleep).await;
         }
+    }
+
+    /// Tells the alerts how old the oldest queued event is, at most every few seconds.
+    async fn check_lag(&self) {
+        let now = self.now();
+        {
+            let mut checked = self
+                .lag_checked
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if checked.is_some_and(|at| now - at < LAG_CHECK) {
+                return;
+            }
+            *checked = Some(now);
+        }
+        match self.queue.stats().await {
+            Ok(stats) => self.alerts.lag(stats.oldest_age.unwrap_or_default()),
+            Err(error) => tracing::warn!(%error, "cannot read the queue's lag"),
+        }
+    }
+
+    /// Pulls up to `count` deliveries.
+    async fn pull(&self, count: usize) -> Result<Vec<Delivery>, WorkerError> {
+        self.queue
+            .pull(count, self.pull_lease())
+            .await
+            .map_err(|e| WorkerError::queue("pulling", "-", e))
+    }
+
+    /// How long a pulled delivery is leased: the processing lease plus the time it may wait
+    /// in the lanes.
+    fn pull_lease(&self) -> Duration {
+        self.config.lease
+            + self.config.normal_window.max(self.config.high_window)
+            + self.config.bulk.flush_age
+    }
+
+    /// Advances the watermark of `item`'s object to it once its data is written.
+    async fn advance(&self, item: &Work) -> Result<(), WorkerError> {
+        if item.outcome != Outcome::Processed {
+            return Ok(());
+        }
+        let Some(object_id) = &item.delivery.envelope.object_id else {
+            return Ok(());
+        };
+        let mark = Mark {
+            created: item.delivery.envelope.created,
+            event_id: item.id().to_owned(),
+        };
+        self.store
+            .advance(object_id, &mark)
+            .await
+            .map(|_| ())
+            .map_err(|e| WorkerError::store("advancing the watermark for", item.id(), e))
     }
 
     /// Claims, reads, checks and maps one delivery; settles it at once when there is nothing
@@ -352,7 +649,7 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
         let envelope = &delivery.envelope;
         let event_id = envelope.event_id.clone();
         let now = self.now();
-        let until = now + self.config.lease;
+        let until = now + self.pull_lease();
         let claim = self
             .store
             .claim(&event_id, &self.config.worker_id, until)
@@ -383,15 +680,6 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
             Claim::Granted => {}
         }
         let attempt = self.attempt(&delivery);
-        if let Err(error) = stripe_types::Event::from_json(&envelope.payload) {
-            self.dead_letter(
-                &delivery,
-                format!("unreadable event: {error}"),
-                correlation_id,
-            )
-            .await?;
-            return Ok(Prepared::Settled);
-        }
         let event: serde_json::Value = match serde_json::from_slice(&envelope.payload) {
             Ok(value) => value,
             Err(error) => {
@@ -404,12 +692,18 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
                 return Ok(Prepared::Settled);
             }
         };
+        let typed = stripe_types::Event::from_json(&envelope.payload).map(|_| ());
         let mut item = Work {
             event,
             outcome: Outcome::Processed,
             attempt,
             delivery,
         };
+        if let Err(error) = typed {
+            self.dead_letter_unmapped(&item, format!("unreadable event: {error}"), correlation_id)
+                .await?;
+            return Ok(Prepared::Settled);
+        }
         if !crate::priority::handled(&item.delivery.envelope.event_type) {
             self.metrics.add(
                 Counter::EventsUnhandled,
@@ -478,8 +772,8 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
         let records = match map_object(object, &ctx) {
             Ok(records) => records,
             Err(error) => {
-                self.dead_letter(
-                    &item.delivery,
+                self.dead_letter_unmapped(
+                    &item,
                     format!("mapping failed: {error}"),
                     correlation_id,
                 )
@@ -494,7 +788,7 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
                     record.sobject(),
                     record.key().value
                 );
-                self.dead_letter(&item.delivery, reason, correlation_id)
+                self.dead_letter_unmapped(&item, reason, correlation_id)
                     .await?;
                 return Ok(Prepared::Settled);
             }
@@ -515,6 +809,9 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
             processing_status: status,
             attempts: item.delivery.deliveries,
             error_message: error,
+            finance_owner_id: self.config.task_owner_finance.clone(),
+            service_owner_id: self.config.task_owner_service.clone(),
+            event: Some(item.event.clone()),
         }
     }
 
@@ -551,38 +848,38 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
         Ok(record)
     }
 
-    /// Writes `groups` (in order), merging each record's result into the verdicts of the
-    /// events it stands for. Once a quota refuses, nothing more is written (`pause` says
-    /// until when).
+    /// Writes `groups` (in order) through `lane` and returns each group's verdict; the
+    /// positions of groups refused because a parent they reference by external id is missing
+    /// are added to `missing`. Once a quota refuses, nothing more is written (`pause` says until
+    /// when).
     async fn write(
         &self,
-        groups: Vec<Group>,
-        verdicts: &mut [Verdict],
+        groups: &[Group],
+        lane: Lane,
         pause: &mut Option<OffsetDateTime>,
+        missing: &mut Vec<usize>,
         correlation_id: &str,
-    ) {
+    ) -> Vec<Verdict> {
+        let mut verdicts = vec![Verdict::Written; groups.len()];
         let mut start = 0;
         while start < groups.len() {
-            let sobject = groups[start].record.sobject();
-            let field = groups[start].record.key().field;
-            let by_id = field == "Id";
-            let limit = if by_id { 1 } else { COLLECTION_LIMIT };
-            let mut end = start;
-            while end < groups.len()
-                && end - start < limit
-                && groups[end].record.sobject() == sobject
-                && groups[end].record.key().field == field
-            {
-                end += 1;
-            }
-            let chunk = &groups[start..end];
+            let end = match lane {
+                Lane::Rest => plan::composite_end(groups, start),
+                Lane::Bulk => plan::run_end(groups, start, BULK_JOB_LIMIT),
+            };
+            let range = start..end;
+            let chunk = &groups[range.clone()];
             start = end;
             if let Some(until) = *pause {
-                mark_all(chunk, verdicts, &Verdict::Paused(until));
+                verdicts[range].fill(Verdict::Paused(until));
                 continue;
             }
             let now = self.now();
-            match self.limiter.try_acquire(1, now).await {
+            let cost = match lane {
+                Lane::Rest => 1,
+                Lane::Bulk => BULK_JOB_CALLS,
+            };
+            match self.limiter.try_acquire(cost, now).await {
                 Ok(Decision::Allowed) => {}
                 Ok(Decision::Wait { until, window }) => {
                     tracing::warn!(
@@ -591,109 +888,322 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
                         "Salesforce call quota reached: pausing writes"
                     );
                     *pause = Some(until);
-                    mark_all(chunk, verdicts, &Verdict::Paused(until));
+                    verdicts[range].fill(Verdict::Paused(until));
                     continue;
                 }
                 Err(error) => {
-                    mark_all(
-                        chunk,
-                        verdicts,
-                        &Verdict::Retry(format!("rate limiter failed: {error}")),
-                    );
+                    verdicts[range].fill(Verdict::Retry(format!("rate limiter failed: {error}")));
                     continue;
                 }
             }
-            let api = if by_id { "update" } else { "collections" };
-            let results = if by_id {
-                let group = &chunk[0];
-                self.update(group).await.map(|()| vec![None])
-            } else {
-                self.upsert(sobject, field, chunk).await
+            let (api, results) = match lane {
+                Lane::Rest => ("composite", self.composite(chunk).await),
+                Lane::Bulk => ("bulk", self.bulk(chunk).await),
             };
             let pause_until = now + QUOTA_PAUSE;
-            match results {
-                Ok(results) => {
-                    self.metrics.add(
-                        Counter::SalesforceCalls,
-                        &[("api", api), ("outcome", "ok")],
-                        1,
+            if let Some(usage) = self
+                .salesforce
+                .limit_info()
+                .and_then(|info| info.api_usage())
+            {
+                self.alerts.quota(usage.used, usage.max);
+            }
+            let outcome = if results.is_ok() { "ok" } else { "error" };
+            self.metrics.add(
+                Counter::SalesforceCalls,
+                &[("api", api), ("outcome", outcome)],
+                1,
+            );
+            let results = match results {
+                Ok(results) => results,
+                Err(error) => {
+                    tracing::warn!(correlation_id, api, %error, "Salesforce call failed");
+                    let failure = (Vec::new(), error.class(), error.to_string());
+                    vec![Some(failure); chunk.len()]
+                }
+            };
+            for (offset, result) in results.into_iter().enumerate() {
+                let Some((errors, class, reason)) = result else {
+                    continue;
+                };
+                let position = range.start + offset;
+                let verdict = if errors.is_empty() {
+                    plan::call_verdict(class, reason, pause_until)
+                } else {
+                    plan::record_verdict(&errors, class, pause_until)
+                };
+                if let Verdict::Paused(until) = verdict {
+                    *pause = Some(until);
+                }
+                if !errors.is_empty() && errors.iter().all(plan::is_missing_parent) {
+                    missing.push(position);
+                }
+                if !errors.is_empty() {
+                    tracing::warn!(
+                        correlation_id,
+                        sobject = groups[position].record.sobject(),
+                        events = ?groups[position].events,
+                        error = %plan::describe(&errors),
+                        "Salesforce refused a record"
                     );
-                    for (group, result) in chunk.iter().zip(results) {
-                        let Some((errors, class)) = result else {
-                            continue;
-                        };
-                        let verdict = plan::record_verdict(&errors, class, pause_until);
-                        if let Verdict::Paused(until) = verdict {
-                            *pause = Some(until);
-                        }
-                        tracing::warn!(
-                            correlation_id,
-                            sobject,
-                            events = ?event_ids(group),
-                            error = %plan::describe(&errors),
-                            "Salesforce refused a record"
+                }
+                verdicts[position] = verdict;
+            }
+        }
+        verdicts
+    }
+
+    /// [`Worker::write`], then for children refused because their parent is not in Salesforce
+    /// yet: the parent is written at once — from the Bulk lane's buffer when a waiting event
+    /// has it, else from Stripe's current state of it (with an object source) — and the
+    /// children are written again. Up to three levels (transaction → invoice → subscription →
+    /// customer).
+    async fn write_with_parents(
+        &self,
+        groups: &[Group],
+        lane: Lane,
+        pause: &mut Option<OffsetDateTime>,
+        correlation_id: &str,
+    ) -> Vec<Verdict> {
+        let mut missing = Vec::new();
+        let mut verdicts = self
+            .write(groups, lane, pause, &mut missing, correlation_id)
+            .await;
+        for _ in 0..3 {
+            if missing.is_empty() || pause.is_some() {
+                break;
+            }
+            let parents = self.parents_of(groups, &missing, correlation_id).await;
+            if parents.is_empty() {
+                break;
+            }
+            tracing::info!(
+                correlation_id,
+                parents = parents.len(),
+                "writing missing parents first"
+            );
+            self.write(&parents, Lane::Rest, pause, &mut Vec::new(), correlation_id)
+                .await;
+            let children: Vec<Group> = missing.iter().map(|&i| groups[i].clone()).collect();
+            let mut still = Vec::new();
+            let retried = self
+                .write(&children, Lane::Rest, pause, &mut still, correlation_id)
+                .await;
+            for (offset, verdict) in retried.into_iter().enumerate() {
+                verdicts[missing[offset]] = verdict;
+            }
+            missing = still.into_iter().map(|offset| missing[offset]).collect();
+        }
+        verdicts
+    }
+
+    /// The records of the parents that the groups at `positions` reference by external id.
+    async fn parents_of(
+        &self,
+        groups: &[Group],
+        positions: &[usize],
+        correlation_id: &str,
+    ) -> Vec<Group> {
+        let mut wanted: Vec<(&'static str, String, String)> = Vec::new();
+        for &position in positions {
+            for (parent, field, value) in plan::references(&groups[position].record) {
+                if !wanted
+                    .iter()
+                    .any(|w| w.0 == parent && w.1 == field && w.2 == value)
+                {
+                    wanted.push((parent, field, value));
+                }
+            }
+        }
+        let mut found = Vec::new();
+        for (parent, field, value) in wanted {
+            let waiting: Vec<Candidate> = {
+                let buffer = lock(&self.bulk);
+                buffer
+                    .events
+                    .iter()
+                    .flat_map(|held| {
+                        let rank = (
+                            held.work.delivery.envelope.created,
+                            held.work.delivery.envelope.event_id.clone(),
                         );
-                        for &event in &group.events {
-                            verdicts[event].merge(verdict.clone());
+                        held.data
+                            .iter()
+                            .filter(|r| {
+                                r.sobject() == parent
+                                    && r.key().field == field
+                                    && r.key().value == value
+                            })
+                            .map(move |record| Candidate {
+                                event: 0,
+                                rank: rank.clone(),
+                                record: record.clone(),
+                            })
+                    })
+                    .collect()
+            };
+            if !waiting.is_empty() {
+                found.extend(waiting);
+                continue;
+            }
+            let Some(source) = &self.source else {
+                continue;
+            };
+            let Some(kind) = MAPPINGS
+                .iter()
+                .find(|m| m.sobject == parent && m.key == field && m.for_each.is_none())
+                .map(|m| m.stripe)
+            else {
+                continue;
+            };
+            let object = match source.fetch(kind, &value).await {
+                Ok(object) => object,
+                Err(error) => {
+                    tracing::warn!(correlation_id, %error, "cannot fetch a missing parent");
+                    continue;
+                }
+            };
+            let ctx = MappingContext::received(self.now());
+            match map_object(&object, &ctx) {
+                Ok(records) => {
+                    for record in records {
+                        if record.validate().is_ok() {
+                            found.push(Candidate {
+                                event: 0,
+                                rank: (i64::MAX, String::new()),
+                                record,
+                            });
                         }
                     }
                 }
                 Err(error) => {
-                    self.metrics.add(
-                        Counter::SalesforceCalls,
-                        &[("api", api), ("outcome", "error")],
-                        1,
-                    );
-                    tracing::warn!(correlation_id, sobject, %error, "Salesforce call failed");
-                    let verdict = match error.class() {
-                        ErrorClass::Quota => {
-                            *pause = Some(pause_until);
-                            Verdict::Paused(pause_until)
-                        }
-                        ErrorClass::Permanent => Verdict::Permanent(error.to_string()),
-                        ErrorClass::Retryable | ErrorClass::Auth => {
-                            Verdict::Retry(error.to_string())
-                        }
-                    };
-                    mark_all(chunk, verdicts, &verdict);
+                    tracing::warn!(correlation_id, %error, "cannot map a missing parent");
                 }
             }
         }
+        plan::collapse(found)
     }
 
-    /// Upserts the records of `chunk` (one object, one external id field) in one Collections
-    /// call; per record `None` when written, else its errors and class.
-    async fn upsert(
+    /// Writes `chunk` (groups in write order) in one Composite call: a Collections upsert
+    /// per run of up to 200 records of one object and external id field, an update per record
+    /// keyed by `Id`. Per record `None` when written, else its failure.
+    async fn composite(
         &self,
-        sobject: &str,
-        field: &str,
         chunk: &[Group],
     ) -> Result<Vec<Option<RecordFailure>>, crate::salesforce::Error> {
-        let mut bodies = Vec::with_capacity(chunk.len());
-        for group in chunk {
-            bodies.push(body(&group.record, sobject)?);
+        let mut request = CompositeRequest::new();
+        let mut parts = Vec::new();
+        let mut start = 0;
+        while start < chunk.len() {
+            let record = &chunk[start].record;
+            let (sobject, key) = (record.sobject(), record.key());
+            let reference = format!("r{}", parts.len());
+            if key.field == "Id" {
+                request.update(&reference, sobject, &key.value, &body(record, sobject)?)?;
+                parts.push(start..start + 1);
+                start += 1;
+                continue;
+            }
+            let end = plan::run_end(chunk, start, COLLECTION_LIMIT);
+            let mut bodies = Vec::with_capacity(end - start);
+            for group in &chunk[start..end] {
+                bodies.push(body(&group.record, sobject)?);
+            }
+            request.upsert_collection(&reference, sobject, key.field, &bodies)?;
+            parts.push(start..end);
+            start = end;
         }
-        let results = self
-            .salesforce
-            .upsert_collection_json(sobject, field, &bodies, false)
-            .await?;
-        Ok(results
-            .into_iter()
-            .map(|result| {
-                result
-                    .class()
-                    .map(|class| (result.errors().to_vec(), class))
-            })
-            .collect())
+        let response = self.salesforce.composite(&request).await?;
+        let mut results = vec![None; chunk.len()];
+        for (index, part) in parts.into_iter().enumerate() {
+            let Some(sub) = response.get(&format!("r{index}")) else {
+                let failure = (
+                    Vec::new(),
+                    ErrorClass::Retryable,
+                    "Salesforce gave no answer for this part of the Composite call".to_owned(),
+                );
+                results[part].fill(Some(failure));
+                continue;
+            };
+            if part.len() == 1 && chunk[part.start].record.key().field == "Id" {
+                if let Some(class) = sub.class() {
+                    let reason = plan::describe(&sub.errors);
+                    results[part.start] = Some((sub.errors.clone(), class, reason));
+                }
+                continue;
+            }
+            match sub.collection_results() {
+                Ok(records) if records.len() == part.len() => {
+                    for (slot, record) in results[part].iter_mut().zip(records) {
+                        *slot = record.class().map(|class| {
+                            let errors = record.errors().to_vec();
+                            let reason = plan::describe(&errors);
+                            (errors, class, reason)
+                        });
+                    }
+                }
+                Ok(records) => {
+                    let failure = (
+                        Vec::new(),
+                        ErrorClass::Retryable,
+                        format!("{} results for {} records", records.len(), part.len()),
+                    );
+                    results[part].fill(Some(failure));
+                }
+                Err(error) => {
+                    let failure = (error_list(&error), error.class(), error.to_string());
+                    results[part].fill(Some(failure));
+                }
+            }
+        }
+        Ok(results)
     }
 
-    /// Updates the record of `group` found by its `Id`.
-    async fn update(&self, group: &Group) -> Result<(), crate::salesforce::Error> {
-        let sobject = group.record.sobject();
-        let record = body(&group.record, sobject)?;
-        self.salesforce
-            .update_json(sobject, &group.record.key().value, &record)
-            .await
+    /// Writes the records of `chunk` (one object, one key field) in one Bulk API 2.0 job: an
+    /// upsert by external id, or an update by `Id`; per record `None` when written, else its
+    /// errors and class.
+    async fn bulk(
+        &self,
+        chunk: &[Group],
+    ) -> Result<Vec<Option<RecordFailure>>, crate::salesforce::Error> {
+        let sobject = chunk[0].record.sobject();
+        let field = chunk[0].record.key().field;
+        let csv =
+            bulk::csv(sobject, chunk).map_err(|reason| crate::salesforce::Error::InvalidInput {
+                operation: format!("bulk write {sobject}"),
+                reason,
+            })?;
+        let write = if field == "Id" {
+            BulkWrite::Update
+        } else {
+            BulkWrite::Upsert(field)
+        };
+        let options = BulkOptions {
+            poll_interval: self.config.bulk.poll_interval,
+            max_poll_interval: self.config.bulk.max_poll_interval,
+            timeout: self.config.lease,
+        };
+        let result = self
+            .salesforce
+            .bulk_write_csv(sobject, write, csv, &options)
+            .await?;
+        let job = result.job_id.clone();
+        Ok(result
+            .results
+            .into_iter()
+            .map(|record| match record {
+                RecordResult::Unprocessed => Some((
+                    Vec::new(),
+                    ErrorClass::Retryable,
+                    format!("the Bulk job {job} did not process the record"),
+                )),
+                other => other.class().map(|class| {
+                    let errors = other.errors().to_vec();
+                    let reason = plan::describe(&errors);
+                    (errors, class, reason)
+                }),
+            })
+            .collect())
     }
 
     /// Settles one event by its verdict.
@@ -706,18 +1216,9 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
         let event_id = item.id().to_owned();
         match verdict {
             Verdict::Written => {
-                if item.outcome == Outcome::Processed
-                    && let Some(object_id) = &item.delivery.envelope.object_id
-                {
-                    let mark = Mark {
-                        created: item.delivery.envelope.created,
-                        event_id: event_id.clone(),
-                    };
-                    self.store.advance(object_id, &mark).await.map_err(|e| {
-                        WorkerError::store("advancing the watermark for", &event_id, e)
-                    })?;
-                }
+                // The watermark advanced when the event's data was written.
                 self.complete(&item.delivery, item.outcome).await?;
+                self.alerts.outcome(true);
                 tracing::info!(
                     event_id,
                     correlation_id,
@@ -730,30 +1231,53 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
                 self.release(&event_id).await?;
                 self.give_back(&item.delivery, until, "quota").await?;
             }
-            Verdict::Retry(reason) => match self.delay(item.attempt) {
-                Some(delay) => {
-                    tracing::info!(event_id, correlation_id, attempt = item.attempt, ?delay, %reason, "retrying later");
-                    self.release(&event_id).await?;
-                    self.metrics
-                        .add(Counter::Retries, &[("reason", "retryable")], 1);
-                    let at = self.now() + delay;
-                    self.queue
-                        .retry_at(&item.delivery.receipt, at)
-                        .await
-                        .map_err(|e| WorkerError::queue("rescheduling", &event_id, e))?;
+            Verdict::Retry(reason) => {
+                self.alerts.outcome(false);
+                match self.delay(item.attempt) {
+                    Some(delay) => {
+                        tracing::info!(event_id, correlation_id, attempt = item.attempt, ?delay, %reason, "retrying later");
+                        self.release(&event_id).await?;
+                        self.metrics
+                            .add(Counter::Retries, &[("reason", "retryable")], 1);
+                        let at = self.now() + delay;
+                        self.queue
+                            .retry_at(&item.delivery.receipt, at)
+                            .await
+                            .map_err(|e| WorkerError::queue("rescheduling", &event_id, e))?;
+                    }
+                    None => {
+                        let reason = format!("gave up after {} attempts: {reason}", item.attempt);
+                        self.dead_letter(&item.delivery, reason, correlation_id)
+                            .await?;
+                    }
                 }
-                None => {
-                    let reason = format!("gave up after {} attempts: {reason}", item.attempt);
-                    self.dead_letter(&item.delivery, reason, correlation_id)
-                        .await?;
-                }
-            },
+            }
             Verdict::Permanent(reason) => {
+                self.alerts.outcome(false);
                 self.dead_letter(&item.delivery, reason, correlation_id)
                     .await?;
             }
         }
         Ok(())
+    }
+
+    /// Dead-letters an event refused before any write (unreadable, another API version,
+    /// mapping or validation failure); its audit record, with the reason, goes to the Bulk
+    /// lane when the event itself can be mapped to one.
+    async fn dead_letter_unmapped(
+        &self,
+        item: &Work,
+        reason: String,
+        correlation_id: &str,
+    ) -> Result<(), WorkerError> {
+        match self.audit_record(item, &Verdict::Permanent(reason.clone())) {
+            Ok(record) => lock(&self.bulk).detach(record, self.now()),
+            Err(error) => {
+                tracing::warn!(event_id = item.id(), correlation_id, %error, "no audit record");
+            }
+        }
+        self.dead_letter(&item.delivery, reason, correlation_id)
+            .await
     }
 
     /// Moves an event to the dead-letter queue (keeping earlier attempts of a replayed event),
@@ -791,6 +1315,8 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
             .await
             .map_err(|e| WorkerError::store("dead-lettering", event_id, e))?;
         tracing::warn!(event_id, correlation_id, reason = %letter.reason, "event dead-lettered");
+        self.alerts
+            .dead_letter(event_id, &envelope.event_type, &letter.reason);
         self.metrics.add(
             Counter::DeadLetters,
             &[("type", type_label(&envelope.event_type))],
@@ -806,6 +1332,14 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
             .complete(event_id, &self.config.worker_id, outcome)
             .await
             .map_err(|e| WorkerError::store("completing", event_id, e))?;
+        self.metrics.add(
+            Counter::EventsProcessed,
+            &[
+                ("type", type_label(&delivery.envelope.event_type)),
+                ("outcome", outcome.as_str()),
+            ],
+            1,
+        );
         self.ack(delivery).await?;
         self.forget(event_id);
         Ok(())
@@ -882,21 +1416,40 @@ enum Prepared {
     Work(Box<Work>, Vec<MappedRecord>),
 }
 
-/// Errors and class of a record Salesforce refused.
-type RecordFailure = (Vec<crate::salesforce::ApiError>, ErrorClass);
+/// A record Salesforce did not write: its errors (none when the whole call or subrequest
+/// failed), their class, and the reason in words.
+type RecordFailure = (Vec<ApiError>, ErrorClass, String);
 
-/// Merges `verdict` into every event of `groups`.
-fn mark_all(groups: &[Group], verdicts: &mut [Verdict], verdict: &Verdict) {
-    for group in groups {
+/// The errors of a failed call, for [`RecordFailure`].
+fn error_list(error: &crate::salesforce::Error) -> Vec<ApiError> {
+    match error {
+        crate::salesforce::Error::Api { errors, .. } => errors.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// How records are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// One Composite call per up to five sObject Collections upserts (200 records each) or
+    /// 25 subrequests.
+    Rest,
+    /// One Bulk API 2.0 job per object and key field.
+    Bulk,
+}
+
+/// Locks a lane (a panic while it was held leaves it usable: its data is plain).
+fn lock(lane: &Mutex<Buffer>) -> std::sync::MutexGuard<'_, Buffer> {
+    lane.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Merges each group's verdict into the verdicts of the events it stands for.
+fn fold(groups: &[Group], results: &[Verdict], verdicts: &mut [Verdict]) {
+    for (group, verdict) in groups.iter().zip(results) {
         for &event in &group.events {
             verdicts[event].merge(verdict.clone());
         }
     }
-}
-
-/// The indexes of the events a group stands for (for logs: no ids of people or values).
-fn event_ids(group: &Group) -> &[usize] {
-    &group.events
 }
 
 /// `record`'s REST body as raw JSON (exact decimals).

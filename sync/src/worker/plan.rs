@@ -6,17 +6,20 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 
 use crate::mapping::MappedRecord;
-use crate::salesforce::{ApiError, ErrorClass};
+use crate::salesforce::{
+    ApiError, COLLECTION_LIMIT, COMPOSITE_COLLECTIONS_LIMIT, COMPOSITE_LIMIT, ErrorClass,
+};
 use crate::store::Mark;
 
 /// Objects in the order they are written: parents before children, the audit trail last.
-pub const WRITE_ORDER: [&str; 8] = [
+pub const WRITE_ORDER: [&str; 9] = [
     "Stripe_Customer__c",
     "Pricing_Plan__c",
     "Pricing_Tier__c",
     "Stripe_Subscription__c",
     "Stripe_Invoice__c",
     "Payment_Transaction__c",
+    "Task",
     "Contact",
     "Stripe_Webhook_Event__c",
 ];
@@ -81,11 +84,40 @@ pub fn is_missing_parent(error: &ApiError) -> bool {
     error.error_code == "INVALID_FIELD" && error.message.starts_with("Foreign key external ID")
 }
 
+/// The parents `record` references by external id, as (parent object, external id field,
+/// value): its reference columns such as `Stripe_Customer__r.Stripe_Customer_ID__c`.
+pub fn references(record: &MappedRecord) -> Vec<(&'static str, String, String)> {
+    let Some(describe) = sfdc_types::SCHEMA.object(record.sobject()) else {
+        return Vec::new();
+    };
+    let mut references = Vec::new();
+    for (name, value) in record.values() {
+        let (Some((relationship, field)), sfdc_types::Value::Text(value)) =
+            (name.split_once('.'), value)
+        else {
+            continue;
+        };
+        let parent = describe
+            .fields
+            .iter()
+            .find(|f| {
+                f.relationship_name
+                    .as_deref()
+                    .is_some_and(|r| r.eq_ignore_ascii_case(relationship))
+            })
+            .and_then(|f| f.reference_to.as_deref());
+        if let Some(parent) = parent {
+            references.push((parent, field.to_owned(), value));
+        }
+    }
+    references
+}
+
 /// The verdict for a record Salesforce refused with `errors`.
 ///
-/// A child whose parent is not in Salesforce yet is retryable rather than permanent: the
-/// parent's own event is usually in the queue and arrives soon (creating the parent from
-/// Stripe data is not done here).
+/// A child whose parent is not in Salesforce yet is retryable rather than permanent: the worker
+/// writes the parent first and tries again (see `Worker::write_with_parents`), and otherwise
+/// the parent's own event is usually in the queue and arrives soon.
 pub fn record_verdict(
     errors: &[ApiError],
     class: ErrorClass,
@@ -100,6 +132,54 @@ pub fn record_verdict(
         ErrorClass::Quota => Verdict::Paused(pause_until),
         ErrorClass::Retryable | ErrorClass::Auth => Verdict::Retry(reason),
     }
+}
+
+/// The verdict for records of a call (or Composite part) that failed as a whole.
+pub fn call_verdict(class: ErrorClass, reason: String, pause_until: OffsetDateTime) -> Verdict {
+    match class {
+        ErrorClass::Quota => Verdict::Paused(pause_until),
+        ErrorClass::Permanent => Verdict::Permanent(reason),
+        ErrorClass::Retryable | ErrorClass::Auth => Verdict::Retry(reason),
+    }
+}
+
+/// The end of the run of groups from `start` with the object and key field of
+/// `groups[start]`, at most `limit` long.
+pub fn run_end(groups: &[Group], start: usize, limit: usize) -> usize {
+    let (sobject, field) = (
+        groups[start].record.sobject(),
+        groups[start].record.key().field,
+    );
+    let mut end = start;
+    while end < groups.len()
+        && end - start < limit
+        && groups[end].record.sobject() == sobject
+        && groups[end].record.key().field == field
+    {
+        end += 1;
+    }
+    end
+}
+
+/// The end of the groups from `start` that one Composite call writes: at most
+/// [`COMPOSITE_COLLECTIONS_LIMIT`] Collections upserts of up to [`COLLECTION_LIMIT`] records
+/// (one per run of an object and external id field) and at most [`COMPOSITE_LIMIT`]
+/// subrequests in all (a record keyed by `Id` is one update subrequest).
+pub fn composite_end(groups: &[Group], start: usize) -> usize {
+    let (mut subrequests, mut collections, mut end) = (0, 0, start);
+    while end < groups.len() && subrequests < COMPOSITE_LIMIT {
+        if groups[end].record.key().field == "Id" {
+            end += 1;
+        } else {
+            if collections == COMPOSITE_COLLECTIONS_LIMIT {
+                break;
+            }
+            collections += 1;
+            end = run_end(groups, end, COLLECTION_LIMIT);
+        }
+        subrequests += 1;
+    }
+    end
 }
 
 /// Salesforce's errors as `CODE: message (fields: …)`, separated by `; `.
