@@ -82,6 +82,9 @@ settings! {
         "SYNC_WORKER_CALLS_PER_DAY", "--worker-calls-per-day", "worker.calls_per_day";
     WORKER_QUOTA_SHARE =
         "SYNC_WORKER_QUOTA_SHARE_PERCENT", "--worker-quota-share-percent", "worker.quota_share_percent";
+    HIGH_WINDOW = "SYNC_WORKER_HIGH_WINDOW_MS", "--worker-high-window-ms", "worker.high_window_ms";
+    NORMAL_WINDOW =
+        "SYNC_WORKER_NORMAL_WINDOW_MS", "--worker-normal-window-ms", "worker.normal_window_ms";
     BULK_FLUSH_RECORDS =
         "SYNC_BULK_FLUSH_RECORDS", "--bulk-flush-records", "worker.bulk_flush_records";
     BULK_FLUSH_SECS = "SYNC_BULK_FLUSH_SECS", "--bulk-flush-secs", "worker.bulk_flush_secs";
@@ -116,6 +119,10 @@ pub const DEFAULT_CALLS_PER_MINUTE: u64 = 1_000;
 pub const DEFAULT_CALLS_PER_DAY: u64 = 100_000;
 /// The default share of the org's daily quota at which writing pauses, in percent.
 pub const DEFAULT_QUOTA_SHARE_PERCENT: u8 = 80;
+/// The default longest wait of a high-priority event for its Composite call, in milliseconds.
+pub const DEFAULT_HIGH_WINDOW_MS: u64 = 500;
+/// The default longest wait of a normal-priority event for its Composite call, in milliseconds.
+pub const DEFAULT_NORMAL_WINDOW_MS: u64 = 2_000;
 /// The default number of waiting events that flushes the Bulk lane.
 pub const DEFAULT_BULK_FLUSH_RECORDS: usize = 2_000;
 /// The default age, in seconds, of the oldest waiting event that flushes the Bulk lane.
@@ -307,6 +314,28 @@ pub struct Overrides {
     )]
     pub worker_quota_share_percent: Option<String>,
 
+    /// Longest wait, in milliseconds, of a high-priority event (payment failure, cancellation,
+    /// checkout) for others to share its Salesforce call. TOML `worker.high_window_ms`.
+    /// [default: 500]
+    #[arg(
+        long,
+        env = "SYNC_WORKER_HIGH_WINDOW_MS",
+        value_name = "MS",
+        global = true
+    )]
+    pub worker_high_window_ms: Option<String>,
+
+    /// Longest wait, in milliseconds, of a normal-priority event (other subscription, invoice
+    /// and payment events) for others to share its Salesforce call. TOML
+    /// `worker.normal_window_ms`. [default: 2000]
+    #[arg(
+        long,
+        env = "SYNC_WORKER_NORMAL_WINDOW_MS",
+        value_name = "MS",
+        global = true
+    )]
+    pub worker_normal_window_ms: Option<String>,
+
     /// Events waiting in the Bulk API lane (customers, prices, products, audit records) that
     /// make it flush. TOML `worker.bulk_flush_records`. [default: 2000]
     #[arg(long, env = "SYNC_BULK_FLUSH_RECORDS", value_name = "N", global = true)]
@@ -397,6 +426,8 @@ impl fmt::Debug for Overrides {
                 "worker_quota_share_percent",
                 &self.worker_quota_share_percent,
             )
+            .field("worker_high_window_ms", &self.worker_high_window_ms)
+            .field("worker_normal_window_ms", &self.worker_normal_window_ms)
             .field("bulk_flush_records", &self.bulk_flush_records)
             .field("bulk_flush_secs", &self.bulk_flush_secs)
             .field(
@@ -549,6 +580,10 @@ pub struct WorkerSettings {
     pub calls_per_day: u64,
     /// Share of the org's daily quota at which writing pauses, in percent.
     pub quota_share_percent: u8,
+    /// Longest wait of a high-priority event in the REST lane.
+    pub high_window: Duration,
+    /// Longest wait of a normal-priority event in the REST lane.
+    pub normal_window: Duration,
     /// Waiting events that flush the Bulk lane.
     pub bulk_flush_records: usize,
     /// Age of the oldest waiting event that flushes the Bulk lane.
@@ -961,6 +996,18 @@ impl Config {
                 }
                 None => DEFAULT_QUOTA_SHARE_PERCENT,
             },
+            high_window: Duration::from_millis(
+                match src.pick(HIGH_WINDOW, o.worker_high_window_ms.as_deref()) {
+                    Some(v) => parse_number(HIGH_WINDOW, &v, "a whole number of milliseconds")?,
+                    None => DEFAULT_HIGH_WINDOW_MS,
+                },
+            ),
+            normal_window: Duration::from_millis(
+                match src.pick(NORMAL_WINDOW, o.worker_normal_window_ms.as_deref()) {
+                    Some(v) => parse_number(NORMAL_WINDOW, &v, "a whole number of milliseconds")?,
+                    None => DEFAULT_NORMAL_WINDOW_MS,
+                },
+            ),
             bulk_flush_records: match src.pick(BULK_FLUSH_RECORDS, o.bulk_flush_records.as_deref())
             {
                 Some(v) => parse_positive(BULK_FLUSH_RECORDS, &v, "a positive whole number")?,
@@ -1169,6 +1216,8 @@ mod tests {
                 calls_per_minute: 1_000,
                 calls_per_day: 100_000,
                 quota_share_percent: 80,
+                high_window: Duration::from_millis(500),
+                normal_window: Duration::from_secs(2),
                 bulk_flush_records: 2_000,
                 bulk_flush_age: Duration::from_secs(30),
             }
@@ -1333,6 +1382,27 @@ mod tests {
             ),
             (
                 Overrides {
+                    bulk_flush_records: Some("0".into()),
+                    ..Default::default()
+                },
+                BULK_FLUSH_RECORDS,
+            ),
+            (
+                Overrides {
+                    worker_high_window_ms: Some("soon".into()),
+                    ..Default::default()
+                },
+                HIGH_WINDOW,
+            ),
+            (
+                Overrides {
+                    bulk_flush_secs: Some("-1".into()),
+                    ..Default::default()
+                },
+                BULK_FLUSH_SECS,
+            ),
+            (
+                Overrides {
                     worker_quota_share_percent: Some("101".into()),
                     ..Default::default()
                 },
@@ -1370,9 +1440,17 @@ mod tests {
             worker_calls_per_minute: Some("10".into()),
             worker_calls_per_day: Some("1000".into()),
             worker_quota_share_percent: Some("0".into()),
+            worker_high_window_ms: Some("100".into()),
+            worker_normal_window_ms: Some("0".into()),
+            bulk_flush_records: Some("10".into()),
+            bulk_flush_secs: Some("5".into()),
             ..Overrides::default()
         };
         let config = resolve(&o, Needs::default()).unwrap();
+        assert_eq!(config.worker.high_window, Duration::from_millis(100));
+        assert_eq!(config.worker.normal_window, Duration::ZERO);
+        assert_eq!(config.worker.bulk_flush_records, 10);
+        assert_eq!(config.worker.bulk_flush_age, Duration::from_secs(5));
         assert_eq!(config.receiver.listen, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(config.receiver.max_body, 1024);
         assert_eq!(config.receiver.tolerance, Duration::from_secs(60));

@@ -383,6 +383,8 @@ fn build_worker(
         salesforce_calls_per_minute: settings.calls_per_minute,
         salesforce_calls_per_day: settings.calls_per_day,
         quota_reserve_percent: settings.quota_share_percent,
+        high_window: settings.high_window,
+        normal_window: settings.normal_window,
         task_owner_finance: config.salesforce.task_owner_finance.clone(),
         task_owner_service: config.salesforce.task_owner_service.clone(),
         bulk: BulkConfig {

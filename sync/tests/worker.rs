@@ -295,6 +295,14 @@ async fn customer_created_is_written_field_by_field_with_its_audit_record() {
         ),
         1
     );
+    // The org's quota use, from Sforce-Limit-Info, is exported.
+    let exposition = h.metrics.render(None);
+    assert!(
+        exposition
+            .lines()
+            .any(|l| l.starts_with("salesforce_api_usage_ratio ") && !l.ends_with(" 0")),
+        "{exposition}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1117,4 +1125,59 @@ async fn alert_hook() -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
     let address = listener.local_addr().expect("address");
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{address}/hook"), received)
+}
+
+/// A worker whose events wait a minute in the Bulk lane, on a 10 s processing lease.
+fn slow_bulk_lane(h: &Harness, worker_id: &str) -> WorkerConfig {
+    WorkerConfig {
+        lease: Duration::from_secs(10),
+        bulk: BulkConfig {
+            flush_age: Duration::from_secs(60),
+            ..h.config(worker_id).bulk
+        },
+        ..h.config(worker_id)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_about_to_end_is_extended_before_a_flush() {
+    let h = Harness::start().await;
+    let worker = h.worker(slow_bulk_lane(&h, "w1"));
+    h.push(&customer_created()).await;
+    assert_eq!(worker.run_once().await.expect("a batch"), 1);
+    assert_eq!(worker.buffered(), 1, "waits for the Bulk lane");
+
+    // 65 s on, the lease (10 s + the 60 s the lane may wait) has 5 s left: less than a
+    // processing lease, so the flush extends it first.
+    h.clock.advance(Duration::from_secs(65));
+    assert_eq!(worker.flush(false).await.expect("a flush"), 1);
+
+    assert_eq!(h.records(CUSTOMER).len(), 1);
+    assert_eq!(h.depth().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_whose_lease_ran_out_in_a_lane_is_left_to_the_worker_that_took_it_over() {
+    let h = Harness::start().await;
+    let first = h.worker(slow_bulk_lane(&h, "w1"));
+    h.push(&customer_created()).await;
+    assert_eq!(first.run_once().await.expect("a batch"), 1);
+
+    // The first worker's lease runs out; a second takes the event over and writes it.
+    h.clock.advance(Duration::from_secs(80));
+    let second = h.worker(h.config("w2"));
+    assert_eq!(second.run_once().await.expect("a batch"), 1);
+    assert_eq!(h.depth().await, 0);
+
+    // The first one's flush leaves it alone.
+    assert_eq!(first.flush(true).await.expect("a flush"), 0);
+    assert_eq!(first.buffered(), 0);
+    assert_eq!(h.records(CUSTOMER).len(), 1);
+    assert_eq!(h.records(AUDIT).len(), 1);
+    let claim = h
+        .store
+        .claim("evt_1MuFYrLkdIwHu7ixqnmJUFLc", "w3", h.clock.now())
+        .await
+        .expect("claim");
+    assert_eq!(claim, Claim::Done(Outcome::Processed));
 }

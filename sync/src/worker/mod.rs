@@ -59,10 +59,10 @@ pub use self::source::{ObjectSource, SourceError, StripeObjectSource};
 use crate::alerts::Alerts;
 use crate::backoff::Backoff;
 use crate::mapping::{MAPPINGS, MappedRecord, MappingContext, ProcessingStatus, map_object};
-use crate::queue::{Delivery, Priority, Queue};
+use crate::queue::{Delivery, Priority, Queue, QueueError};
 use crate::ratelimit::{Decision, OrgQuota, RateLimiter};
 use crate::receiver::Metrics;
-use crate::receiver::metrics::{Counter, type_label};
+use crate::receiver::metrics::{Counter, Gauge, type_label};
 use crate::salesforce::{
     ApiError, BulkOptions, BulkWrite, COLLECTION_LIMIT, Client, CompositeRequest, ErrorClass,
     RecordResult,
@@ -156,6 +156,8 @@ struct Work {
     outcome: Outcome,
     /// Deliveries that count toward the backoff.
     attempt: u32,
+    /// When this worker's lease of the delivery and claim of the event end.
+    lease_until: OffsetDateTime,
 }
 
 impl Work {
@@ -359,6 +361,7 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
         };
         let flush = self.flushes.fetch_add(1, Ordering::Relaxed);
         let correlation_id = format!("{}-r{flush}", self.config.worker_id);
+        let events = self.keep_leases(events, &correlation_id).await?;
         let mut candidates = Vec::new();
         let mut items = Vec::with_capacity(events.len());
         for (index, held) in events.into_iter().enumerate() {
@@ -416,9 +419,7 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
     pub async fn flush(&self, force: bool) -> Result<usize, WorkerError> {
         let now = self.now();
         let Buffer {
-            mut events,
-            detached,
-            ..
+            events, detached, ..
         } = {
             let mut bulk = lock(&self.bulk);
             let due = bulk.due(self.config.bulk.flush_records, now) || (force && bulk.len() > 0);
@@ -429,6 +430,7 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
         };
         let flush = self.flushes.fetch_add(1, Ordering::Relaxed);
         let correlation_id = format!("{}-f{flush}", self.config.worker_id);
+        let mut events = self.keep_leases(events, &correlation_id).await?;
         // The data records of low-priority events, parents first.
         let mut candidates = Vec::new();
         let mut had_data = vec![false; events.len()];
@@ -585,6 +587,56 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
         }
     }
 
+    /// Makes sure this worker still holds every event of a flush for a whole processing lease:
+    /// a delivery and claim ending sooner are extended (events wait in a lane longer than a
+    /// lease when writing is slow). An event whose lease was lost to another worker is left to
+    /// it: not written, not settled here.
+    async fn keep_leases(
+        &self,
+        events: Vec<Held>,
+        correlation_id: &str,
+    ) -> Result<Vec<Held>, WorkerError> {
+        let now = self.now();
+        let mut kept = Vec::with_capacity(events.len());
+        for mut held in events {
+            if held.work.lease_until - now >= self.config.lease {
+                kept.push(held);
+                continue;
+            }
+            let event_id = held.work.id().to_owned();
+            let extended = self
+                .queue
+                .extend(&held.work.delivery.receipt, self.config.lease)
+                .await;
+            let claim = match extended {
+                Ok(()) => self
+                    .store
+                    .claim(&event_id, &self.config.worker_id, now + self.config.lease)
+                    .await
+                    .map_err(|e| WorkerError::store("extending the claim of", &event_id, e))?,
+                Err(QueueError::LeaseLost { .. }) => Claim::Held {
+                    worker: "another worker".to_owned(),
+                    until: now,
+                },
+                Err(error) => return Err(WorkerError::queue("extending", &event_id, error)),
+            };
+            match claim {
+                Claim::Granted => {
+                    held.work.lease_until = now + self.config.lease;
+                    kept.push(held);
+                }
+                Claim::Done(_) | Claim::Held { .. } => {
+                    tracing::warn!(
+                        event_id,
+                        correlation_id,
+                        "lease lost while waiting in a lane: left to the worker that has it"
+                    );
+                }
+            }
+        }
+        Ok(kept)
+    }
+
     /// Tells the alerts how old the oldest queued event is, at most every few seconds.
     async fn check_lag(&self) {
         let now = self.now();
@@ -698,6 +750,7 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
             outcome: Outcome::Processed,
             attempt,
             delivery,
+            lease_until: until,
         };
         if let Err(error) = typed {
             self.dead_letter_unmapped(&item, format!("unreadable event: {error}"), correlation_id)
@@ -907,6 +960,13 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
                 .and_then(|info| info.api_usage())
             {
                 self.alerts.quota(usage.used, usage.max);
+                if usage.max > 0 {
+                    self.metrics.set(
+                        Gauge::SalesforceApiUsageRatio,
+                        &[],
+                        usage.used as f64 / usage.max as f64,
+                    );
+                }
             }
             let outcome = if results.is_ok() { "ok" } else { "error" };
             self.metrics.add(
