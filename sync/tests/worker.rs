@@ -1181,3 +1181,27 @@ async fn an_event_whose_lease_ran_out_in_a_lane_is_left_to_the_worker_that_took_
         .expect("claim");
     assert_eq!(claim, Claim::Done(Outcome::Processed));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_handed_out_again_while_in_a_lane_is_processed_once_and_settled() {
+    let h = Harness::start().await;
+    let worker = h.worker(slow_bulk_lane(&h, "w1"));
+    h.push(&customer_created()).await;
+    assert_eq!(worker.run_once().await.expect("a batch"), 1);
+
+    // The lease runs out while the event waits; the same worker gets it again.
+    h.clock.advance(Duration::from_secs(80));
+    assert_eq!(worker.run_once().await.expect("a batch"), 1);
+    assert_eq!(worker.buffered(), 0, "flushed once, not queued twice");
+
+    assert_eq!(h.depth().await, 0, "acknowledged with the newer receipt");
+    assert_eq!(h.records(CUSTOMER).len(), 1);
+    let audit = h.record(AUDIT, "Stripe_Event_ID__c", "evt_1MuFYrLkdIwHu7ixqnmJUFLc");
+    assert_eq!(text(&audit, "Processing_Status__c"), Some("processed"));
+    let claim = h
+        .store
+        .claim("evt_1MuFYrLkdIwHu7ixqnmJUFLc", "w2", h.clock.now())
+        .await
+        .expect("claim");
+    assert_eq!(claim, Claim::Done(Outcome::Processed));
+}

@@ -59,7 +59,7 @@ pub use self::source::{ObjectSource, SourceError, StripeObjectSource};
 use crate::alerts::Alerts;
 use crate::backoff::Backoff;
 use crate::mapping::{MAPPINGS, MappedRecord, MappingContext, ProcessingStatus, map_object};
-use crate::queue::{Delivery, Priority, Queue, QueueError};
+use crate::queue::{Delivery, Priority, Queue, QueueError, Receipt};
 use crate::ratelimit::{Decision, OrgQuota, RateLimiter};
 use crate::receiver::Metrics;
 use crate::receiver::metrics::{Counter, Gauge, type_label};
@@ -200,6 +200,10 @@ pub struct Worker<Q: Queue, S: Store> {
     flushes: AtomicU64,
     /// Where admin alerts go (dead letters, error rate, quota, lag).
     alerts: Alerts,
+    /// The latest receipt of each event waiting in a lane or being flushed: an event handed
+    /// out again meanwhile (its lease ran out) is not processed twice, and is settled with the
+    /// new receipt.
+    in_lanes: Mutex<HashMap<String, Receipt>>,
     /// When the queue's lag was last checked for an alert.
     lag_checked: Mutex<Option<OffsetDateTime>>,
 }
@@ -251,6 +255,7 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
             bulk: Mutex::new(Buffer::default()),
             flushes: AtomicU64::new(0),
             alerts: Alerts::disabled(),
+            in_lanes: Mutex::new(HashMap::new()),
             lag_checked: Mutex::new(None),
         })
     }
@@ -334,6 +339,8 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
                 continue;
             };
             let now = self.now();
+            self.in_lanes()
+                .insert(item.id().to_owned(), item.delivery.receipt.clone());
             let held = Held { work: *item, data };
             match held.work.delivery.envelope.priority {
                 Priority::High => lock(&self.rest).hold(held, now + self.config.high_window),
@@ -385,17 +392,22 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
         fold(&groups, &results, &mut verdicts);
         let written = verdicts.iter().filter(|v| **v == Verdict::Written).count();
         let now = self.now();
+        // One event failing to settle (a store error) does not keep the others from settling.
+        let mut first_error = None;
         for (item, verdict) in items.into_iter().zip(verdicts) {
-            match verdict {
-                Verdict::Written => {
-                    self.advance(&item).await?;
-                    let held = Held {
-                        work: item,
-                        data: Vec::new(),
-                    };
-                    lock(&self.bulk).hold(held, now + self.config.bulk.flush_age);
-                }
-                Verdict::Paused(_) => self.settle(item, verdict, &correlation_id).await?,
+            let settled = match verdict {
+                Verdict::Written => match self.advance(&item).await {
+                    Ok(()) => {
+                        let held = Held {
+                            work: item,
+                            data: Vec::new(),
+                        };
+                        lock(&self.bulk).hold(held, now + self.config.bulk.flush_age);
+                        Ok(())
+                    }
+                    Err(error) => Err(error),
+                },
+                Verdict::Paused(_) => self.settle(item, verdict, &correlation_id).await,
                 Verdict::Retry(_) | Verdict::Permanent(_) => {
                     match self.audit_record(&item, &verdict) {
                         Ok(record) => {
@@ -405,12 +417,16 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
                             tracing::warn!(event_id = item.id(), correlation_id, %reason, "no audit record");
                         }
                     }
-                    self.settle(item, verdict, &correlation_id).await?;
+                    self.settle(item, verdict, &correlation_id).await
                 }
+            };
+            if let Err(error) = settled {
+                tracing::error!(correlation_id, %error, "an event could not be settled");
+                first_error.get_or_insert(error);
             }
         }
         tracing::debug!(correlation_id, written, "REST lane flushed");
-        Ok(written)
+        first_error.map_or(Ok(written), Err)
     }
 
     /// Writes what waits in the Bulk lane when it is due (or whenever something waits, with
@@ -508,15 +524,20 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
             }
         }
         let settled = events.len();
+        // One event failing to settle (a store error) does not keep the others from settling.
+        let mut first_error = None;
         for (index, held) in events.into_iter().enumerate() {
             let mut verdict = verdicts[index].clone();
             if verdict == Verdict::Written {
                 verdict = audit_verdicts[index].clone();
             }
-            self.settle(held.work, verdict, &correlation_id).await?;
+            if let Err(error) = self.settle(held.work, verdict, &correlation_id).await {
+                tracing::error!(correlation_id, %error, "an event could not be settled");
+                first_error.get_or_insert(error);
+            }
         }
         tracing::debug!(correlation_id, settled, "bulk lane flushed");
-        Ok(settled)
+        first_error.map_or(Ok(settled), Err)
     }
 
     /// Runs [`Worker::run_once`]'s three parts side by side until `shutdown` resolves: batches
@@ -606,7 +627,7 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
             let event_id = held.work.id().to_owned();
             let extended = self
                 .queue
-                .extend(&held.work.delivery.receipt, self.config.lease)
+                .extend(&self.receipt(&held.work.delivery), self.config.lease)
                 .await;
             let claim = match extended {
                 Ok(()) => self
@@ -626,6 +647,7 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
                     kept.push(held);
                 }
                 Claim::Done(_) | Claim::Held { .. } => {
+                    self.in_lanes().remove(&event_id);
                     tracing::warn!(
                         event_id,
                         correlation_id,
@@ -700,6 +722,16 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
     ) -> Result<Prepared, WorkerError> {
         let envelope = &delivery.envelope;
         let event_id = envelope.event_id.clone();
+        if let Some(receipt) = self.in_lanes().get_mut(&event_id) {
+            // Handed out again while it waits in a lane here: settled with this receipt.
+            tracing::debug!(
+                event_id,
+                correlation_id,
+                "redelivered while waiting in a lane"
+            );
+            *receipt = delivery.receipt;
+            return Ok(Prepared::Settled);
+        }
         let now = self.now();
         let until = now + self.pull_lease();
         let claim = self
@@ -1300,10 +1332,7 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
                         self.metrics
                             .add(Counter::Retries, &[("reason", "retryable")], 1);
                         let at = self.now() + delay;
-                        self.queue
-                            .retry_at(&item.delivery.receipt, at)
-                            .await
-                            .map_err(|e| WorkerError::queue("rescheduling", &event_id, e))?;
+                        self.reschedule(&item.delivery, at).await?;
                     }
                     None => {
                         let reason = format!("gave up after {} attempts: {reason}", item.attempt);
@@ -1405,12 +1434,56 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
         Ok(())
     }
 
-    /// Acknowledges a delivery.
+    /// Acknowledges a delivery. A lease lost meanwhile is no error: the ledger has the event's
+    /// outcome, so its next delivery is acknowledged as a duplicate.
     async fn ack(&self, delivery: &Delivery) -> Result<(), WorkerError> {
-        self.queue
-            .ack(&delivery.receipt)
-            .await
-            .map_err(|e| WorkerError::queue("acknowledging", &delivery.envelope.event_id, e))
+        let event_id = delivery.envelope.event_id.as_str();
+        let receipt = self.receipt(delivery);
+        self.in_lanes().remove(event_id);
+        match self.queue.ack(&receipt).await {
+            Ok(()) => Ok(()),
+            Err(QueueError::LeaseLost { .. }) => {
+                tracing::warn!(
+                    event_id,
+                    "lease lost before the acknowledgement: the next delivery is a duplicate"
+                );
+                Ok(())
+            }
+            Err(error) => Err(WorkerError::queue("acknowledging", event_id, error)),
+        }
+    }
+
+    /// Gives a delivery back to the queue for `at`. A lease lost meanwhile is no error: the
+    /// event is already out again.
+    async fn reschedule(&self, delivery: &Delivery, at: OffsetDateTime) -> Result<(), WorkerError> {
+        let event_id = delivery.envelope.event_id.as_str();
+        let receipt = self.receipt(delivery);
+        self.in_lanes().remove(event_id);
+        match self.queue.retry_at(&receipt, at).await {
+            Ok(()) => Ok(()),
+            Err(QueueError::LeaseLost { .. }) => {
+                tracing::warn!(
+                    event_id,
+                    "lease lost before the retry was scheduled: already handed out again"
+                );
+                Ok(())
+            }
+            Err(error) => Err(WorkerError::queue("rescheduling", event_id, error)),
+        }
+    }
+
+    /// The receipt to settle `delivery` with: the latest, if it was handed out again while
+    /// waiting in a lane.
+    fn receipt(&self, delivery: &Delivery) -> Receipt {
+        self.in_lanes()
+            .get(&delivery.envelope.event_id)
+            .cloned()
+            .unwrap_or_else(|| delivery.receipt.clone())
+    }
+
+    /// The latest receipts of the events in the lanes.
+    fn in_lanes(&self) -> std::sync::MutexGuard<'_, HashMap<String, Receipt>> {
+        self.in_lanes.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Gives up this worker's claim of `event_id`.
@@ -1435,10 +1508,7 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
             .entry(event_id.to_owned())
             .or_insert(0) += 1;
         self.metrics.add(Counter::Retries, &[("reason", reason)], 1);
-        self.queue
-            .retry_at(&delivery.receipt, at)
-            .await
-            .map_err(|e| WorkerError::queue("rescheduling", event_id, e))
+        self.reschedule(delivery, at).await
     }
 
     /// The attempt number of `delivery` for the backoff: its deliveries less the free passes.
