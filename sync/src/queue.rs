@@ -134,6 +134,24 @@ pub trait Queue: Send + Sync + 'static {
     /// Removes a delivered event for good: its work is done (or dead-lettered).
     fn ack(&self, receipt: &Receipt) -> impl Future<Output = Result<(), QueueError>> + Send;
 
+    /// [`Queue::ack`] for several deliveries at once: one answer per receipt in order (a
+    /// backend does it in one round trip or transaction where it can).
+    fn ack_all<'a>(
+        &'a self,
+        receipts: &'a [Receipt],
+    ) -> impl Future<Output = Result<Vec<Result<(), QueueError>>, QueueError>> + Send + 'a {
+        async move {
+            let mut results = Vec::with_capacity(receipts.len());
+            for receipt in receipts {
+                results.push(match self.ack(receipt).await {
+                    Err(error @ QueueError::Backend { .. }) => return Err(error),
+                    other => other,
+                });
+            }
+            Ok(results)
+        }
+    }
+
     /// Gives a delivery back, to be handed out again no earlier than `at`.
     fn retry_at(
         &self,

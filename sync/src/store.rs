@@ -104,6 +104,42 @@ pub trait Ledger: Send + Sync + 'static {
         event_id: &str,
         worker: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// [`Ledger::claim`] for several events at once, one answer per id in order (a backend
+    /// does it in one round trip or transaction where it can).
+    fn claim_all<'a>(
+        &'a self,
+        event_ids: &'a [String],
+        worker: &'a str,
+        until: OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<Claim>, StoreError>> + Send + 'a {
+        async move {
+            let mut claims = Vec::with_capacity(event_ids.len());
+            for event_id in event_ids {
+                claims.push(self.claim(event_id, worker, until).await?);
+            }
+            Ok(claims)
+        }
+    }
+
+    /// [`Ledger::complete`] for several events at once: one answer per event in order, `Err`
+    /// for an event this worker no longer holds (the others are still completed).
+    fn complete_all<'a>(
+        &'a self,
+        done: &'a [(String, Outcome)],
+        worker: &'a str,
+    ) -> impl Future<Output = Result<Vec<Result<(), StoreError>>, StoreError>> + Send + 'a {
+        async move {
+            let mut results = Vec::with_capacity(done.len());
+            for (event_id, outcome) in done {
+                results.push(match self.complete(event_id, worker, *outcome).await {
+                    Err(error @ StoreError::Backend { .. }) => return Err(error),
+                    other => other,
+                });
+            }
+            Ok(results)
+        }
+    }
 }
 
 /// The position of the last event applied to a Stripe object: Stripe's `created` second, then the
@@ -132,6 +168,20 @@ pub trait Watermarks: Send + Sync + 'static {
         object_id: &str,
         mark: &Mark,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// [`Watermarks::advance`] for several objects at once, one answer per pair in order.
+    fn advance_all<'a>(
+        &'a self,
+        marks: &'a [(String, Mark)],
+    ) -> impl Future<Output = Result<Vec<bool>, StoreError>> + Send + 'a {
+        async move {
+            let mut advanced = Vec::with_capacity(marks.len());
+            for (object_id, mark) in marks {
+                advanced.push(self.advance(object_id, mark).await?);
+            }
+            Ok(advanced)
+        }
+    }
 }
 
 /// One failed attempt, kept with a dead letter.

@@ -972,3 +972,82 @@ fn separate_processes_share_counters_and_claims() {
         "each of 40 events granted to exactly one process"
     );
 }
+
+#[tokio::test]
+async fn batched_claims_completions_and_advances_in_one_transaction() {
+    let (_dir, path) = db_file();
+    let clock = ManualClock::new();
+    let store = store(&path, &clock);
+    store.claim("evt_held", "other", at(T0 + 60)).await.unwrap();
+    store.claim("evt_done", "w1", at(T0 + 60)).await.unwrap();
+    store
+        .complete("evt_done", "w1", Outcome::Processed)
+        .await
+        .unwrap();
+
+    let ids: Vec<String> = ["evt_new", "evt_held", "evt_done"]
+        .map(String::from)
+        .to_vec();
+    let claims = store.claim_all(&ids, "w1", at(T0 + 30)).await.unwrap();
+    assert_eq!(claims[0], Claim::Granted);
+    assert!(matches!(&claims[1], Claim::Held { worker, .. } if worker == "other"));
+    assert_eq!(claims[2], Claim::Done(Outcome::Processed));
+
+    let done = vec![
+        ("evt_new".to_owned(), Outcome::SkippedStale),
+        ("evt_held".to_owned(), Outcome::Processed),
+    ];
+    let results = store.complete_all(&done, "w1").await.unwrap();
+    assert!(results[0].is_ok());
+    assert!(matches!(
+        &results[1],
+        Err(StoreError::NotHeld { event_id, .. }) if event_id == "evt_held"
+    ));
+    assert_eq!(
+        store.claim("evt_new", "w2", at(T0)).await.unwrap(),
+        Claim::Done(Outcome::SkippedStale)
+    );
+
+    let mark = |created, id: &str| Mark {
+        created,
+        event_id: id.to_owned(),
+    };
+    store.advance("cus_1", &mark(10, "evt_b")).await.unwrap();
+    let marks = vec![
+        ("cus_1".to_owned(), mark(9, "evt_a")),
+        ("cus_2".to_owned(), mark(5, "evt_c")),
+        ("cus_1".to_owned(), mark(11, "evt_d")),
+    ];
+    assert_eq!(
+        store.advance_all(&marks).await.unwrap(),
+        vec![false, true, true]
+    );
+    assert_eq!(store.mark("cus_1").await.unwrap(), Some(mark(11, "evt_d")));
+}
+
+#[tokio::test]
+async fn batched_acks_report_lost_leases_one_by_one() {
+    let (_dir, path) = db_file();
+    let clock = ManualClock::new();
+    let queue = queue(&path, &clock);
+    for id in ["evt_1", "evt_2"] {
+        queue
+            .push(&envelope(id, Priority::Normal, T0))
+            .await
+            .unwrap();
+    }
+    let deliveries = queue.pull(10, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(deliveries.len(), 2);
+    let receipts = vec![
+        deliveries[0].receipt.clone(),
+        Receipt("999:not-a-lease".into()),
+        deliveries[1].receipt.clone(),
+    ];
+
+    let acks = queue.ack_all(&receipts).await.unwrap();
+
+    assert!(acks[0].is_ok());
+    assert!(matches!(acks[1], Err(QueueError::LeaseLost { .. })));
+    assert!(acks[2].is_ok());
+    assert_eq!(queue.stats().await.unwrap().depth, 0);
+}

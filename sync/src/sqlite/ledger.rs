@@ -46,10 +46,40 @@ pub(crate) fn claim(
     until: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<Claim, SqliteError> {
+    let tx = immediate(conn)?;
+    let claim = claim_in(&tx, event_id, worker, until, now)?;
+    tx.commit()?;
+    Ok(claim)
+}
+
+/// [`claim`] of several events in one transaction.
+pub(crate) fn claim_all(
+    conn: &mut Connection,
+    event_ids: &[String],
+    worker: &str,
+    until: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<Vec<Claim>, SqliteError> {
+    let tx = immediate(conn)?;
+    let claims = event_ids
+        .iter()
+        .map(|event_id| claim_in(&tx, event_id, worker, until, now))
+        .collect::<Result<_, _>>()?;
+    tx.commit()?;
+    Ok(claims)
+}
+
+/// [`claim`] inside the caller's transaction.
+fn claim_in(
+    tx: &Connection,
+    event_id: &str,
+    worker: &str,
+    until: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<Claim, SqliteError> {
     let until_nanos = to_nanos(until)?;
     let now_nanos = to_nanos(now)?;
-    let tx = immediate(conn)?;
-    match row(&tx, event_id)? {
+    match row(tx, event_id)? {
         // A dead-lettered event is claimable again: that is how a replay from the dead-letter
         // queue gets processed.
         Some((_, _, Some(outcome))) if outcome != Outcome::DeadLettered.as_str() => {
@@ -72,7 +102,6 @@ pub(crate) fn claim(
              outcome = NULL, completed_at = NULL",
         params![event_id, worker, until_nanos],
     )?;
-    tx.commit()?;
     Ok(Claim::Granted)
 }
 
@@ -87,9 +116,38 @@ pub(crate) fn complete(
     outcome: Outcome,
     now: OffsetDateTime,
 ) -> Result<bool, SqliteError> {
-    let now = to_nanos(now)?;
     let tx = immediate(conn)?;
-    let held = match row(&tx, event_id)? {
+    let held = complete_in(&tx, event_id, worker, outcome, now)?;
+    tx.commit()?;
+    Ok(held)
+}
+
+/// [`complete`] of several events in one transaction; whether this worker held each.
+pub(crate) fn complete_all(
+    conn: &mut Connection,
+    done: &[(String, Outcome)],
+    worker: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<bool>, SqliteError> {
+    let tx = immediate(conn)?;
+    let held = done
+        .iter()
+        .map(|(event_id, outcome)| complete_in(&tx, event_id, worker, *outcome, now))
+        .collect::<Result<_, _>>()?;
+    tx.commit()?;
+    Ok(held)
+}
+
+/// [`complete`] inside the caller's transaction.
+fn complete_in(
+    tx: &Connection,
+    event_id: &str,
+    worker: &str,
+    outcome: Outcome,
+    now: OffsetDateTime,
+) -> Result<bool, SqliteError> {
+    let now = to_nanos(now)?;
+    Ok(match row(tx, event_id)? {
         Some((Some(holder), _, done)) if holder == worker => {
             if done.is_none() {
                 tx.execute(
@@ -101,9 +159,7 @@ pub(crate) fn complete(
             true
         }
         _ => false,
-    };
-    tx.commit()?;
-    Ok(held)
+    })
 }
 
 /// Clears `worker`'s claim of `event_id`, if it holds an uncompleted one.
@@ -174,5 +230,50 @@ impl Ledger for SqliteStore {
             .run(move |conn| release(conn, &event, &holder))
             .await
             .map_err(backend("release", event_id))
+    }
+
+    async fn claim_all(
+        &self,
+        event_ids: &[String],
+        worker: &str,
+        until: OffsetDateTime,
+    ) -> Result<Vec<Claim>, StoreError> {
+        let now = self.db.now();
+        let (events, holder) = (event_ids.to_vec(), worker.to_owned());
+        let first = event_ids.first().map(String::as_str).unwrap_or("-");
+        self.db
+            .run(move |conn| claim_all(conn, &events, &holder, until, now))
+            .await
+            .map_err(backend("claim", first))
+    }
+
+    async fn complete_all(
+        &self,
+        done: &[(String, Outcome)],
+        worker: &str,
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let now = self.db.now();
+        let (events, holder) = (done.to_vec(), worker.to_owned());
+        let first = done.first().map_or("-", |(id, _)| id.as_str());
+        let held = self
+            .db
+            .run(move |conn| complete_all(conn, &events, &holder, now))
+            .await
+            .map_err(backend("complete", first))?;
+        Ok(done
+            .iter()
+            .zip(held)
+            .map(|((event_id, _), held)| {
+                if held {
+                    Ok(())
+                } else {
+                    Err(StoreError::NotHeld {
+                        operation: "complete",
+                        event_id: event_id.clone(),
+                        worker: worker.to_owned(),
+                    })
+                }
+            })
+            .collect())
     }
 }

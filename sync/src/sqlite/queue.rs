@@ -290,6 +290,48 @@ impl Queue for SqliteQueue {
         .await
     }
 
+    async fn ack_all(
+        &self,
+        receipts: &[Receipt],
+    ) -> Result<Vec<Result<(), QueueError>>, QueueError> {
+        let parsed: Vec<Option<(i64, String)>> = receipts
+            .iter()
+            .map(|receipt| parse_receipt(receipt).map(|(id, token)| (id, token.to_owned())))
+            .collect();
+        let held = self
+            .db
+            .run(move |conn| {
+                let tx = immediate(conn)?;
+                let held = parsed
+                    .iter()
+                    .map(|receipt| match receipt {
+                        Some((id, token)) => on_lease(
+                            &tx,
+                            "DELETE FROM queue WHERE id = ?1 AND lease = ?2",
+                            (*id, token),
+                            None,
+                        ),
+                        None => Ok(false),
+                    })
+                    .collect::<Result<Vec<bool>, SqliteError>>()?;
+                tx.commit()?;
+                Ok(held)
+            })
+            .await
+            .map_err(backend("ack"))?;
+        Ok(receipts
+            .iter()
+            .zip(held)
+            .map(|(receipt, held)| {
+                if held {
+                    Ok(())
+                } else {
+                    Err(lease_lost("ack", receipt))
+                }
+            })
+            .collect())
+    }
+
     async fn retry_at(&self, receipt: &Receipt, at: OffsetDateTime) -> Result<(), QueueError> {
         let at = to_nanos(at).map_err(backend("retry_at"))?;
         self.on_lease(

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteStore;
-use super::db::SqliteError;
+use super::db::{SqliteError, immediate};
 use super::ledger::backend;
 use crate::store::{Mark, StoreError, Watermarks};
 
@@ -58,5 +58,22 @@ impl Watermarks for SqliteStore {
             .run(move |conn| advance(conn, &object, &mark))
             .await
             .map_err(backend("advance", object_id))
+    }
+
+    async fn advance_all(&self, marks: &[(String, Mark)]) -> Result<Vec<bool>, StoreError> {
+        let marks_owned = marks.to_vec();
+        let first = marks.first().map_or("-", |(id, _)| id.as_str());
+        self.db
+            .run(move |conn| {
+                let tx = immediate(conn)?;
+                let advanced = marks_owned
+                    .iter()
+                    .map(|(object_id, mark)| advance(&tx, object_id, mark))
+                    .collect::<Result<_, _>>()?;
+                tx.commit()?;
+                Ok(advanced)
+            })
+            .await
+            .map_err(backend("advance", first))
     }
 }

@@ -334,8 +334,38 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
         let batch = self.batches.fetch_add(1, Ordering::Relaxed);
         let correlation_id = format!("{}-b{batch}", self.config.worker_id);
         let pulled = deliveries.len();
-        for delivery in deliveries {
-            let Prepared::Work(item, data) = self.prepare(delivery, &correlation_id).await? else {
+        // Events handed out again while they wait in a lane here are settled with the new
+        // receipt, not processed twice.
+        let mut fresh = Vec::with_capacity(deliveries.len());
+        {
+            let mut in_lanes = self.in_lanes();
+            for delivery in deliveries {
+                match in_lanes.get_mut(&delivery.envelope.event_id) {
+                    Some(receipt) => {
+                        tracing::debug!(
+                            event_id = delivery.envelope.event_id,
+                            correlation_id,
+                            "redelivered while waiting in a lane"
+                        );
+                        *receipt = delivery.receipt;
+                    }
+                    None => fresh.push(delivery),
+                }
+            }
+        }
+        // One ledger transaction claims the whole batch.
+        let until = self.now() + self.pull_lease();
+        let ids: Vec<String> = fresh.iter().map(|d| d.envelope.event_id.clone()).collect();
+        let claims = self
+            .store
+            .claim_all(&ids, &self.config.worker_id, until)
+            .await
+            .map_err(|e| WorkerError::store("claiming", ids.first().map_or("-", |s| s), e))?;
+        for (delivery, claim) in fresh.into_iter().zip(claims) {
+            let Prepared::Work(item, data) = self
+                .prepare(delivery, claim, until, &correlation_id)
+                .await?
+            else {
                 continue;
             };
             let now = self.now();
@@ -392,21 +422,29 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
         fold(&groups, &results, &mut verdicts);
         let written = verdicts.iter().filter(|v| **v == Verdict::Written).count();
         let now = self.now();
+        let (written_items, others): (Vec<_>, Vec<_>) = items
+            .into_iter()
+            .zip(verdicts)
+            .partition(|(_, verdict)| *verdict == Verdict::Written);
+        // The watermarks of the written events advance in one store call; they then wait for
+        // their audit records in the Bulk lane.
+        self.advance_all(written_items.iter().map(|(item, _)| item))
+            .await?;
+        {
+            let mut bulk = lock(&self.bulk);
+            for (item, _) in written_items {
+                let held = Held {
+                    work: item,
+                    data: Vec::new(),
+                };
+                bulk.hold(held, now + self.config.bulk.flush_age);
+            }
+        }
         // One event failing to settle (a store error) does not keep the others from settling.
         let mut first_error = None;
-        for (item, verdict) in items.into_iter().zip(verdicts) {
+        for (item, verdict) in others {
             let settled = match verdict {
-                Verdict::Written => match self.advance(&item).await {
-                    Ok(()) => {
-                        let held = Held {
-                            work: item,
-                            data: Vec::new(),
-                        };
-                        lock(&self.bulk).hold(held, now + self.config.bulk.flush_age);
-                        Ok(())
-                    }
-                    Err(error) => Err(error),
-                },
+                Verdict::Written => Ok(()),
                 Verdict::Paused(_) => self.settle(item, verdict, &correlation_id).await,
                 Verdict::Retry(_) | Verdict::Permanent(_) => {
                     match self.audit_record(&item, &verdict) {
@@ -473,11 +511,14 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
             .write_with_parents(&groups, Lane::Bulk, &mut pause, &correlation_id)
             .await;
         fold(&groups, &results, &mut verdicts);
-        for (index, held) in events.iter().enumerate() {
-            if had_data[index] && verdicts[index] == Verdict::Written {
-                self.advance(&held.work).await?;
-            }
-        }
+        self.advance_all(
+            events
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| had_data[*index] && verdicts[*index] == Verdict::Written)
+                .map(|(_, held)| &held.work),
+        )
+        .await?;
         // The audit trail: detached records first, so that an event's own record (its status
         // as it now stands) wins over an earlier attempt's.
         let detached_count = detached.len();
@@ -524,17 +565,25 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
             }
         }
         let settled = events.len();
+        // Events fully written are completed and acknowledged together; the others one by one.
         // One event failing to settle (a store error) does not keep the others from settling.
+        let mut done = Vec::new();
         let mut first_error = None;
         for (index, held) in events.into_iter().enumerate() {
             let mut verdict = verdicts[index].clone();
             if verdict == Verdict::Written {
                 verdict = audit_verdicts[index].clone();
             }
-            if let Err(error) = self.settle(held.work, verdict, &correlation_id).await {
+            if verdict == Verdict::Written {
+                done.push(held.work);
+            } else if let Err(error) = self.settle(held.work, verdict, &correlation_id).await {
                 tracing::error!(correlation_id, %error, "an event could not be settled");
                 first_error.get_or_insert(error);
             }
+        }
+        if let Err(error) = self.complete_all(done, &correlation_id).await {
+            tracing::error!(correlation_id, %error, "events could not be completed");
+            first_error.get_or_insert(error);
         }
         tracing::debug!(correlation_id, settled, "bulk lane flushed");
         first_error.map_or(Ok(settled), Err)
@@ -694,51 +743,108 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
             + self.config.bulk.flush_age
     }
 
-    /// Advances the watermark of `item`'s object to it once its data is written.
-    async fn advance(&self, item: &Work) -> Result<(), WorkerError> {
-        if item.outcome != Outcome::Processed {
+    /// Advances the watermarks of the objects of `items` (their data is written) in one store
+    /// call.
+    async fn advance_all(&self, items: impl Iterator<Item = &Work>) -> Result<(), WorkerError> {
+        let marks: Vec<(String, Mark)> = items
+            .filter(|item| item.outcome == Outcome::Processed)
+            .filter_map(|item| {
+                let object_id = item.delivery.envelope.object_id.clone()?;
+                let mark = Mark {
+                    created: item.delivery.envelope.created,
+                    event_id: item.id().to_owned(),
+                };
+                Some((object_id, mark))
+            })
+            .collect();
+        if marks.is_empty() {
             return Ok(());
         }
-        let Some(object_id) = &item.delivery.envelope.object_id else {
-            return Ok(());
-        };
-        let mark = Mark {
-            created: item.delivery.envelope.created,
-            event_id: item.id().to_owned(),
-        };
         self.store
-            .advance(object_id, &mark)
+            .advance_all(&marks)
             .await
             .map(|_| ())
-            .map_err(|e| WorkerError::store("advancing the watermark for", item.id(), e))
+            .map_err(|e| {
+                WorkerError::store("advancing the watermarks for", &marks[0].1.event_id, e)
+            })
     }
 
-    /// Claims, reads, checks and maps one delivery; settles it at once when there is nothing
+    /// Records fully written events as done in the ledger and acknowledges them, each in one
+    /// call. An event this worker no longer holds (another took it over) is left to the other.
+    async fn complete_all(
+        &self,
+        items: Vec<Work>,
+        correlation_id: &str,
+    ) -> Result<(), WorkerError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let done: Vec<(String, Outcome)> = items
+            .iter()
+            .map(|item| (item.id().to_owned(), item.outcome))
+            .collect();
+        let results = self
+            .store
+            .complete_all(&done, &self.config.worker_id)
+            .await
+            .map_err(|e| WorkerError::store("completing", &done[0].0, e))?;
+        let mut receipts = Vec::with_capacity(items.len());
+        let mut completed = Vec::with_capacity(items.len());
+        for (item, result) in items.into_iter().zip(results) {
+            match result {
+                Ok(()) => {
+                    receipts.push(self.receipt(&item.delivery));
+                    completed.push(item);
+                }
+                Err(error) => {
+                    self.in_lanes().remove(item.id());
+                    tracing::warn!(event_id = item.id(), correlation_id, %error, "left to the worker that took it over");
+                }
+            }
+        }
+        let acks = self
+            .queue
+            .ack_all(&receipts)
+            .await
+            .map_err(|e| WorkerError::queue("acknowledging", &done[0].0, e))?;
+        for (item, ack) in completed.into_iter().zip(acks) {
+            let event_id = item.id();
+            if let Err(error) = ack {
+                tracing::warn!(event_id, correlation_id, %error, "lease lost before the acknowledgement: the next delivery is a duplicate");
+            }
+            self.in_lanes().remove(event_id);
+            self.forget(event_id);
+            self.metrics.add(
+                Counter::EventsProcessed,
+                &[
+                    ("type", type_label(&item.delivery.envelope.event_type)),
+                    ("outcome", item.outcome.as_str()),
+                ],
+                1,
+            );
+            self.alerts.outcome(true);
+            tracing::info!(
+                event_id,
+                correlation_id,
+                outcome = item.outcome.as_str(),
+                "event settled"
+            );
+        }
+        Ok(())
+    }
+
+    /// Reads, checks and maps one claimed delivery; settles it at once when there is nothing
     /// to write for it but its audit record.
     async fn prepare(
         &self,
         delivery: Delivery,
+        claim: Claim,
+        until: OffsetDateTime,
         correlation_id: &str,
     ) -> Result<Prepared, WorkerError> {
         let envelope = &delivery.envelope;
         let event_id = envelope.event_id.clone();
-        if let Some(receipt) = self.in_lanes().get_mut(&event_id) {
-            // Handed out again while it waits in a lane here: settled with this receipt.
-            tracing::debug!(
-                event_id,
-                correlation_id,
-                "redelivered while waiting in a lane"
-            );
-            *receipt = delivery.receipt;
-            return Ok(Prepared::Settled);
-        }
         let now = self.now();
-        let until = now + self.pull_lease();
-        let claim = self
-            .store
-            .claim(&event_id, &self.config.worker_id, until)
-            .await
-            .map_err(|e| WorkerError::store("claiming", &event_id, e))?;
         match claim {
             Claim::Done(outcome) => {
                 tracing::debug!(
