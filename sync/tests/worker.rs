@@ -1205,3 +1205,38 @@ async fn an_event_handed_out_again_while_in_a_lane_is_processed_once_and_settled
         .expect("claim");
     assert_eq!(claim, Claim::Done(Outcome::Processed));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_row_and_a_dropped_connection_are_retried_and_converge() {
+    let h = Harness::start().await;
+    let worker = h.worker(h.config("w1"));
+    // Written through the REST lane: a Composite call.
+    h.push(&customer_created()).await;
+    h.push(&fixture("price.created")).await;
+    h.push(&fixture("customer.subscription.updated")).await;
+    h.sim
+        .inject(Fault::on_path(FaultKind::UnableToLockRow, "/composite", 1));
+
+    assert_eq!(worker.run_once().await.expect("a batch"), 3);
+    assert!(h.records(SUBSCRIPTION).is_empty(), "the lock refused it");
+    assert_eq!(h.depth().await, 1, "the subscription waits for its retry");
+
+    h.sim
+        .inject(Fault::on_path(FaultKind::DropConnection, "/composite", 1));
+    h.clock.advance(Duration::from_secs(60));
+    assert_eq!(worker.run_once().await.expect("a batch"), 1);
+    assert!(h.records(SUBSCRIPTION).is_empty(), "the connection dropped");
+
+    h.clock.advance(Duration::from_secs(60));
+    h.drain(&worker).await;
+    assert_eq!(h.records(SUBSCRIPTION).len(), 1);
+    assert_eq!(h.depth().await, 0);
+    let event_id = fixture("customer.subscription.updated")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let audit = h.record(AUDIT, "Stripe_Event_ID__c", &event_id);
+    assert_eq!(text(&audit, "Processing_Status__c"), Some("processed"));
+    assert_eq!(number(&audit, "Attempts__c"), Some(3.0));
+    assert!(h.store.list(None, 10).await.expect("list").is_empty());
+}

@@ -124,7 +124,7 @@ pub struct WorkerConfig {
 }
 
 impl Default for WorkerConfig {
-    /// Batches of 200, 60 s leases, 250 ms idle polls, high-priority writes within 0.5 s and
+    /// Batches of 200, 60 s leases, 100 ms idle polls, high-priority writes within 0.5 s and
     /// normal ones within 2 s, the default backoff, 1,000 calls a minute and 100,000 a day,
     /// stopping at 80% of the org's quota, the default Bulk lane.
     fn default() -> Self {
@@ -132,7 +132,7 @@ impl Default for WorkerConfig {
             worker_id: format!("worker-{}", std::process::id()),
             batch_size: 200,
             lease: Duration::from_secs(60),
-            idle_poll: Duration::from_millis(250),
+            idle_poll: Duration::from_millis(100),
             high_window: Duration::from_millis(500),
             normal_window: Duration::from_secs(2),
             backoff: Backoff::default(),
