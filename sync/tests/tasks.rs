@@ -4,101 +4,24 @@
 //! and fixture events (Stripe API version 2022-11-15) pushed straight into the queue, as in
 //! `worker.rs`.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::Duration;
+mod support;
 
-use serde_json::{Map, Value, json};
-use sfdc_sim::{SimConfig, Simulator};
-use stripe_sfdc_sync::priority::priority;
-use stripe_sfdc_sync::queue::{Envelope, Queue};
-use stripe_sfdc_sync::salesforce::{Client, Credentials};
+use serde_json::json;
 use stripe_sfdc_sync::sqlite::{SqliteQueue, SqliteStore};
 use stripe_sfdc_sync::store::{Claim, Ledger, Outcome};
-use stripe_sfdc_sync::worker::{BulkConfig, Worker, WorkerConfig};
-use time::OffsetDateTime;
+use stripe_sfdc_sync::worker::{Worker, WorkerConfig};
+use support::{Harness, customer_created, fixture, text};
 
 const TASK: &str = "Task";
 const AUDIT: &str = "Stripe_Webhook_Event__c";
 const PAYMENT: &str = "Payment_Transaction__c";
-const FIXTURE_CUSTOMER: &str = "cus_NffrFeUfNV2Hib";
-const SUBSCRIPTION_ID: &str = "sub_1MtHbELkdIwHu7ixBlzS5ZNM";
 const PAYMENT_INTENT_ID: &str = "pi_3NDBW7LkdIwHu7ix1XxCLi3u";
 /// A well-formed User Id that is no user of the org: a Task assigned to it would be refused,
 /// so a Task written with another owner proves which owner setting was used.
 const NO_SUCH_USER: &str = "005000000000099AAA";
 
-/// A clock the test moves forward by hand.
-#[derive(Clone)]
-struct TestClock {
-    start: OffsetDateTime,
-    offset_secs: Arc<AtomicI64>,
-}
-
-impl TestClock {
-    fn new() -> Self {
-        TestClock {
-            start: OffsetDateTime::now_utc(),
-            offset_secs: Arc::new(AtomicI64::new(0)),
-        }
-    }
-
-    fn advance(&self, by: Duration) {
-        let secs = i64::try_from(by.as_secs()).expect("a short advance");
-        self.offset_secs.fetch_add(secs, Ordering::SeqCst);
-    }
-
-    fn clock(&self) -> Arc<dyn Fn() -> OffsetDateTime + Send + Sync> {
-        let this = self.clone();
-        Arc::new(move || {
-            this.start + time::Duration::seconds(this.offset_secs.load(Ordering::SeqCst))
-        })
-    }
-
-    fn now(&self) -> OffsetDateTime {
-        (self.clock())()
-    }
-}
-
-/// Everything one test needs.
-struct Harness {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-    sim: Simulator,
-    queue: Arc<SqliteQueue>,
-    store: Arc<SqliteStore>,
-    clock: TestClock,
-}
-
+/// What these tests add to the shared harness.
 impl Harness {
-    async fn start() -> Harness {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let path = dir.path().join("sync.db");
-        let clock = TestClock::new();
-        let queue = Arc::new(
-            SqliteQueue::open(&path)
-                .expect("the queue opens")
-                .with_clock(clock.clock()),
-        );
-        let store = Arc::new(
-            SqliteStore::open(&path)
-                .expect("the store opens")
-                .with_clock(clock.clock()),
-        );
-        let sim = Simulator::start(SimConfig::default())
-            .await
-            .expect("the simulator starts");
-        Harness {
-            _dir: dir,
-            path,
-            sim,
-            queue,
-            store,
-            clock,
-        }
-    }
-
     /// The org's integration user, the only User of the simulated org.
     fn integration_user(&self) -> String {
         let users = self.sim.records("User");
@@ -106,82 +29,21 @@ impl Harness {
     }
 
     /// A worker assigning finance and service Tasks to the given owners.
-    fn worker(
+    fn task_worker(
         &self,
         finance: Option<String>,
         service: Option<String>,
     ) -> Worker<SqliteQueue, SqliteStore> {
-        let config = WorkerConfig {
-            worker_id: "w1".to_owned(),
-            lease: Duration::from_secs(30),
-            // Every batch writes its REST lane at once.
-            high_window: Duration::ZERO,
-            normal_window: Duration::ZERO,
-            // Every batch flushes the Bulk lane at its end, so a test sees each event settled.
-            bulk: BulkConfig {
-                flush_age: Duration::ZERO,
-                poll_interval: Duration::from_millis(5),
-                max_poll_interval: Duration::from_millis(20),
-                ..BulkConfig::default()
-            },
+        self.worker(WorkerConfig {
             task_owner_finance: finance,
             task_owner_service: service,
-            ..WorkerConfig::default()
-        };
-        let salesforce = Client::builder(
-            self.sim.url(),
-            Credentials::client_credentials("test-client", "test-secret"),
-        )
-        .build()
-        .expect("the client builds");
-        Worker::new(
-            Arc::clone(&self.queue),
-            Arc::clone(&self.store),
-            salesforce,
-            config,
-        )
-        .expect("the worker builds")
-        .with_clock(self.clock.clock())
-        .with_seed(7)
-    }
-
-    async fn push(&self, event: &Value) {
-        let event_type = event["type"].as_str().expect("a type").to_owned();
-        let envelope = Envelope {
-            event_id: event["id"].as_str().expect("an id").to_owned(),
-            priority: priority(&event_type),
-            event_type,
-            object_id: event["data"]["object"]["id"].as_str().map(str::to_owned),
-            created: event["created"].as_i64().expect("created"),
-            payload: serde_json::to_vec(event).expect("JSON"),
-            received_at: self.clock.now(),
-        };
-        self.queue.push(&envelope).await.expect("queued");
-    }
-
-    async fn depth(&self) -> u64 {
-        self.queue.stats().await.expect("stats").depth
-    }
-
-    /// Runs batches, moving the clock past any retry delay when nothing is ready, until the
-    /// queue is empty.
-    async fn drain(&self, worker: &Worker<SqliteQueue, SqliteStore>) {
-        for _ in 0..40 {
-            if self.depth().await == 0 {
-                return;
-            }
-            if worker.run_once().await.expect("a batch") == 0 {
-                self.clock.advance(Duration::from_secs(40));
-            }
-        }
-        panic!("the queue did not drain");
+            ..self.config("w1")
+        })
     }
 
     /// The customer, price and subscription the failures and cancellations refer to.
     async fn parents(&self, worker: &Worker<SqliteQueue, SqliteStore>) {
-        let mut customer = fixture("customer.created");
-        customer["data"]["object"]["metadata"] = json!({});
-        self.push(&customer).await;
+        self.push(&customer_created()).await;
         self.push(&fixture("price.created")).await;
         self.push(&fixture("customer.subscription.created")).await;
         self.drain(worker).await;
@@ -197,44 +59,6 @@ impl Harness {
             .expect("the ledger is wiped");
         assert!(wiped > 0, "the ledger had entries");
     }
-
-    /// The one record of `object` whose `field` is `value`.
-    fn record(&self, object: &str, field: &str, value: &str) -> Map<String, Value> {
-        let mut found: Vec<_> = self
-            .sim
-            .records(object)
-            .into_iter()
-            .filter(|r| text(r, field) == Some(value))
-            .collect();
-        assert_eq!(found.len(), 1, "one {object} with {field} = {value}");
-        found.remove(0)
-    }
-}
-
-/// A fixture event, with ids made consistent across fixtures (one customer, one subscription,
-/// one price), as `worker.rs` does.
-fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/tests/fixtures/events/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut text = std::fs::read_to_string(&path).expect("the fixture exists");
-    for (from, to) in [
-        ("cus_Na6dX7aXxi11N4", FIXTURE_CUSTOMER),
-        ("cus_NeZwdNtLEOXuvB", FIXTURE_CUSTOMER),
-        ("sub_1MowQVLkdIwHu7ixeRlqHVzs", SUBSCRIPTION_ID),
-        (
-            "price_1MoBy5LkdIwHu7ixZhnattbh",
-            "price_1MowQULkdIwHu7ixraBm864M",
-        ),
-    ] {
-        text = text.replace(from, to);
-    }
-    serde_json::from_str(&text).expect("the fixture is JSON")
-}
-
-fn text<'a>(record: &'a Map<String, Value>, field: &str) -> Option<&'a str> {
-    record.get(field).and_then(Value::as_str)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -243,7 +67,7 @@ async fn a_payment_failure_creates_one_task_however_often_it_is_processed() {
     let finance = h.integration_user();
     // The service owner does not exist: a cancellation Task would be refused, so a written
     // payment failure Task shows the finance owner was used.
-    let worker = h.worker(Some(finance.clone()), Some(NO_SUCH_USER.to_owned()));
+    let worker = h.task_worker(Some(finance.clone()), Some(NO_SUCH_USER.to_owned()));
     h.parents(&worker).await;
     h.push(&fixture("invoice.payment_failed")).await;
     h.drain(&worker).await;
@@ -329,7 +153,7 @@ async fn a_cancellation_task_goes_to_the_service_owner_and_without_one_to_the_in
     let h = Harness::start().await;
     let user = h.integration_user();
     // The finance owner does not exist: only the service owner can be used.
-    let worker = h.worker(Some(NO_SUCH_USER.to_owned()), Some(user.clone()));
+    let worker = h.task_worker(Some(NO_SUCH_USER.to_owned()), Some(user.clone()));
     h.parents(&worker).await;
     let canceled = fixture("customer.subscription.deleted");
     h.push(&canceled).await;
@@ -350,7 +174,7 @@ async fn a_cancellation_task_goes_to_the_service_owner_and_without_one_to_the_in
 
     // No owner configured: the Task is created without one and Salesforce assigns it to the
     // user the integration writes as.
-    let unowned = h.worker(None, None);
+    let unowned = h.task_worker(None, None);
     let mut again = fixture("customer.subscription.deleted");
     again["id"] = json!("evt_1MwVdCLkdIwHu7ixCanceled2");
     again["created"] = json!(canceled["created"].as_i64().expect("created") + 1);

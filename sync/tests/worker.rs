@@ -3,230 +3,28 @@
 //! straight into the queue. Time is a shared test clock, so retries and lease expiry need no
 //! sleeping.
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use sfdc_sim::{Fault, FaultKind, SimConfig, Simulator};
+use sfdc_sim::{Fault, FaultKind};
 use stripe_sfdc_sync::alerts::{AlertConfig, Alerts, WebhookUrl};
 use stripe_sfdc_sync::backoff::Backoff;
-use stripe_sfdc_sync::priority::priority;
-use stripe_sfdc_sync::queue::{Envelope, Queue};
-use stripe_sfdc_sync::receiver::Metrics;
+use stripe_sfdc_sync::queue::Queue as _;
 use stripe_sfdc_sync::receiver::metrics::Counter;
-use stripe_sfdc_sync::salesforce::{Client, Credentials};
-use stripe_sfdc_sync::sqlite::{SqliteQueue, SqliteStore};
 use stripe_sfdc_sync::store::{Claim, DeadLetters, Ledger, Outcome};
 use stripe_sfdc_sync::worker::source::Fetch;
-use stripe_sfdc_sync::worker::{BulkConfig, ObjectSource, SourceError, Worker, WorkerConfig};
-use time::OffsetDateTime;
+use stripe_sfdc_sync::worker::{BulkConfig, ObjectSource, SourceError, WorkerConfig};
+use support::{
+    FIXTURE_CUSTOMER, Harness, PRICE_ID, SUBSCRIPTION_ID, customer_created, fixture, number, text,
+};
 
 const CUSTOMER: &str = "Stripe_Customer__c";
 const AUDIT: &str = "Stripe_Webhook_Event__c";
-const FIXTURE_CUSTOMER: &str = "cus_NffrFeUfNV2Hib";
 const FIXTURE_CONTACT: &str = "003Dn00000A1b2CIAR";
-
-/// A clock the test moves forward by hand.
-#[derive(Clone)]
-struct TestClock {
-    start: OffsetDateTime,
-    offset_secs: Arc<AtomicI64>,
-}
-
-impl TestClock {
-    fn new() -> Self {
-        TestClock {
-            start: OffsetDateTime::now_utc(),
-            offset_secs: Arc::new(AtomicI64::new(0)),
-        }
-    }
-
-    fn advance(&self, by: Duration) {
-        let secs = i64::try_from(by.as_secs()).expect("a short advance");
-        self.offset_secs.fetch_add(secs, Ordering::SeqCst);
-    }
-
-    fn clock(&self) -> Arc<dyn Fn() -> OffsetDateTime + Send + Sync> {
-        let this = self.clone();
-        Arc::new(move || {
-            this.start + time::Duration::seconds(this.offset_secs.load(Ordering::SeqCst))
-        })
-    }
-
-    fn now(&self) -> OffsetDateTime {
-        (self.clock())()
-    }
-}
-
-/// Everything one test needs.
-struct Harness {
-    _dir: tempfile::TempDir,
-    sim: Simulator,
-    queue: Arc<SqliteQueue>,
-    store: Arc<SqliteStore>,
-    clock: TestClock,
-    metrics: Arc<Metrics>,
-}
-
-impl Harness {
-    async fn start() -> Harness {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let path = dir.path().join("sync.db");
-        let clock = TestClock::new();
-        let queue = Arc::new(
-            SqliteQueue::open(&path)
-                .expect("the queue opens")
-                .with_clock(clock.clock()),
-        );
-        let store = Arc::new(
-            SqliteStore::open(&path)
-                .expect("the store opens")
-                .with_clock(clock.clock()),
-        );
-        let sim = Simulator::start(SimConfig::default())
-            .await
-            .expect("the simulator starts");
-        Harness {
-            _dir: dir,
-            sim,
-            queue,
-            store,
-            clock,
-            metrics: Arc::new(Metrics::new()),
-        }
-    }
-
-    fn config(&self, worker_id: &str) -> WorkerConfig {
-        WorkerConfig {
-            worker_id: worker_id.to_owned(),
-            lease: Duration::from_secs(30),
-            high_window: Duration::ZERO,
-            normal_window: Duration::ZERO,
-            // Every batch flushes the Bulk lane at its end, so a test sees each event settled.
-            bulk: BulkConfig {
-                flush_age: Duration::ZERO,
-                poll_interval: Duration::from_millis(5),
-                max_poll_interval: Duration::from_millis(20),
-                ..BulkConfig::default()
-            },
-            ..WorkerConfig::default()
-        }
-    }
-
-    fn worker(&self, config: WorkerConfig) -> Worker<SqliteQueue, SqliteStore> {
-        let salesforce = Client::builder(
-            self.sim.url(),
-            Credentials::client_credentials("test-client", "test-secret"),
-        )
-        .build()
-        .expect("the client builds");
-        Worker::new(
-            Arc::clone(&self.queue),
-            Arc::clone(&self.store),
-            salesforce,
-            config,
-        )
-        .expect("the worker builds")
-        .with_metrics(Arc::clone(&self.metrics))
-        .with_clock(self.clock.clock())
-        .with_seed(7)
-    }
-
-    async fn push(&self, event: &Value) {
-        self.push_at(event, self.clock.now()).await;
-    }
-
-    async fn push_at(&self, event: &Value, received_at: OffsetDateTime) {
-        let event_type = event["type"].as_str().expect("a type").to_owned();
-        let envelope = Envelope {
-            event_id: event["id"].as_str().expect("an id").to_owned(),
-            priority: priority(&event_type),
-            event_type,
-            object_id: event["data"]["object"]["id"].as_str().map(str::to_owned),
-            created: event["created"].as_i64().expect("created"),
-            payload: serde_json::to_vec(event).expect("JSON"),
-            received_at,
-        };
-        self.queue.push(&envelope).await.expect("queued");
-    }
-
-    async fn depth(&self) -> u64 {
-        self.queue.stats().await.expect("stats").depth
-    }
-
-    /// Runs batches, moving the clock past any retry delay when nothing is ready, until the
-    /// queue is empty.
-    async fn drain(&self, worker: &Worker<SqliteQueue, SqliteStore>) {
-        for _ in 0..40 {
-            if self.depth().await == 0 {
-                return;
-            }
-            if worker.run_once().await.expect("a batch") == 0 {
-                self.clock.advance(Duration::from_secs(40));
-            }
-        }
-        panic!("the queue did not drain");
-    }
-
-    fn records(&self, object: &str) -> Vec<Map<String, Value>> {
-        self.sim.records(object)
-    }
-
-    fn record(&self, object: &str, field: &str, value: &str) -> Map<String, Value> {
-        let mut found: Vec<_> = self
-            .records(object)
-            .into_iter()
-            .filter(|r| r.get(field).and_then(Value::as_str) == Some(value))
-            .collect();
-        assert_eq!(found.len(), 1, "one {object} with {field} = {value}");
-        found.remove(0)
-    }
-
-    fn counter(&self, counter: Counter, labels: &[(&'static str, &str)]) -> u64 {
-        self.metrics.counter(counter, labels)
-    }
-}
-
-/// A fixture event, with ids made consistent across fixtures (one customer, one subscription,
-/// one price) so that a sequence of them describes one customer's life.
-fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/tests/fixtures/events/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut text = std::fs::read_to_string(&path).expect("the fixture exists");
-    for (from, to) in [
-        ("cus_Na6dX7aXxi11N4", FIXTURE_CUSTOMER),
-        ("cus_NeZwdNtLEOXuvB", FIXTURE_CUSTOMER),
-        (
-            "sub_1MowQVLkdIwHu7ixeRlqHVzs",
-            "sub_1MtHbELkdIwHu7ixBlzS5ZNM",
-        ),
-        (
-            "price_1MoBy5LkdIwHu7ixZhnattbh",
-            "price_1MowQULkdIwHu7ixraBm864M",
-        ),
-    ] {
-        text = text.replace(from, to);
-    }
-    serde_json::from_str(&text).expect("the fixture is JSON")
-}
-
-/// `customer.created` without a Salesforce Contact to link.
-fn customer_created() -> Value {
-    let mut event = fixture("customer.created");
-    event["data"]["object"]["metadata"] = json!({});
-    event
-}
-
-fn text<'a>(record: &'a Map<String, Value>, field: &str) -> Option<&'a str> {
-    record.get(field).and_then(Value::as_str)
-}
-
-fn number(record: &Map<String, Value>, field: &str) -> Option<f64> {
-    record.get(field).and_then(Value::as_f64)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customer_created_is_written_field_by_field_with_its_audit_record() {
@@ -726,37 +524,12 @@ async fn run_stops_on_shutdown_after_settling() {
     assert_eq!(h.records(CUSTOMER).len(), 1);
 }
 
-/// Stripe as a test double: serves one customer in its current state, counting fetches.
-struct CurrentCustomer {
-    object: Value,
-    fetches: AtomicI64,
-}
-
-impl ObjectSource for CurrentCustomer {
-    fn fetch<'a>(&'a self, object_type: &'a str, id: &'a str) -> Fetch<'a> {
-        self.fetches.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async move {
-            if object_type == "customer" && self.object["id"] == id {
-                Ok(self.object.clone())
-            } else {
-                Err(SourceError::Unsupported {
-                    object_type: object_type.to_owned(),
-                    id: id.to_owned(),
-                })
-            }
-        })
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_same_second_event_after_the_mark_writes_the_object_refetched_from_stripe() {
     let h = Harness::start().await;
     let mut current = customer_created()["data"]["object"].clone();
     current["name"] = json!("Name In Stripe Now");
-    let source = Arc::new(CurrentCustomer {
-        object: current,
-        fetches: AtomicI64::new(0),
-    });
+    let source = StripeNow::new(vec![current]);
     let worker = h
         .worker(h.config("w1"))
         .with_object_source(Arc::clone(&source) as Arc<dyn ObjectSource>);
@@ -936,13 +709,26 @@ async fn an_expired_session_is_renewed_and_the_batch_goes_through() {
     assert_eq!(text(&customer, "Name"), Some("After Renewal"));
 }
 
-/// Stripe as a test double serving several objects in their current state.
-struct StripeNow(Vec<Value>);
+/// Stripe as a test double: serves objects in their current state, counting fetches.
+struct StripeNow {
+    objects: Vec<Value>,
+    fetches: AtomicI64,
+}
+
+impl StripeNow {
+    fn new(objects: Vec<Value>) -> Arc<StripeNow> {
+        Arc::new(StripeNow {
+            objects,
+            fetches: AtomicI64::new(0),
+        })
+    }
+}
 
 impl ObjectSource for StripeNow {
     fn fetch<'a>(&'a self, object_type: &'a str, id: &'a str) -> Fetch<'a> {
+        self.fetches.fetch_add(1, Ordering::SeqCst);
         Box::pin(async move {
-            self.0
+            self.objects
                 .iter()
                 .find(|o| o["object"] == object_type && o["id"] == id)
                 .cloned()
@@ -956,8 +742,6 @@ impl ObjectSource for StripeNow {
 
 const SUBSCRIPTION: &str = "Stripe_Subscription__c";
 const PLAN: &str = "Pricing_Plan__c";
-const SUBSCRIPTION_ID: &str = "sub_1MtHbELkdIwHu7ixBlzS5ZNM";
-const PRICE_ID: &str = "price_1MowQULkdIwHu7ixraBm864M";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscription_whose_customer_and_plan_wait_in_the_bulk_lane_gets_them_written_first() {
@@ -1005,7 +789,7 @@ async fn a_missing_parent_is_created_from_stripes_current_state() {
     let price = fixture("price.created")["data"]["object"].clone();
     let worker = h
         .worker(h.config("w1"))
-        .with_object_source(Arc::new(StripeNow(vec![customer, price])) as Arc<dyn ObjectSource>);
+        .with_object_source(StripeNow::new(vec![customer, price]) as Arc<dyn ObjectSource>);
     h.push(&fixture("customer.subscription.created")).await;
 
     assert_eq!(worker.run_once().await.expect("a batch"), 1);

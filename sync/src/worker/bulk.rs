@@ -66,20 +66,8 @@ pub fn csv(sobject: &str, groups: &[Group]) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use time::OffsetDateTime;
-
     use super::*;
-    use crate::mapping::{MappedRecord, MappingContext, map_object};
-
-    fn customer(id: &str, name: &str) -> MappedRecord {
-        let object = serde_json::json!({"id": id, "object": "customer", "name": name});
-        let ctx = MappingContext::received(OffsetDateTime::UNIX_EPOCH);
-        map_object(&object, &ctx)
-            .expect("maps")
-            .into_iter()
-            .find(|r| r.sobject() == "Stripe_Customer__c")
-            .expect("a customer record")
-    }
+    use crate::worker::test_records::customer;
 
     #[test]
     fn csv_has_one_row_per_group_with_the_key_column() {

@@ -77,16 +77,10 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::mapping::{MappingContext, map_object};
+    use crate::worker::test_records::customer;
 
     fn record(id: &str) -> MappedRecord {
-        let object = serde_json::json!({"id": id, "object": "customer"});
-        let ctx = MappingContext::received(OffsetDateTime::UNIX_EPOCH);
-        map_object(&object, &ctx)
-            .expect("maps")
-            .into_iter()
-            .next()
-            .expect("a record")
+        customer(id, "A customer")
     }
 
     #[test]

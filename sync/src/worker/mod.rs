@@ -40,6 +40,25 @@ mod lane;
 pub mod plan;
 pub mod source;
 
+/// Records for the unit tests of the worker's modules.
+#[cfg(test)]
+mod test_records {
+    use time::OffsetDateTime;
+
+    use crate::mapping::{MappedRecord, MappingContext, map_object};
+
+    /// The `Stripe_Customer__c` record of a customer `id` named `name`.
+    pub(super) fn customer(id: &str, name: &str) -> MappedRecord {
+        let object = serde_json::json!({"id": id, "object": "customer", "name": name});
+        let ctx = MappingContext::received(OffsetDateTime::UNIX_EPOCH);
+        map_object(&object, &ctx)
+            .expect("maps")
+            .into_iter()
+            .find(|r| r.sobject() == "Stripe_Customer__c")
+            .expect("a customer record")
+    }
+}
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -256,17 +256,7 @@ pub fn collapse(candidates: Vec<Candidate>) -> Vec<Group> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::{MappingContext, map_object};
-
-    fn customer(id: &str, name: &str) -> MappedRecord {
-        let object = serde_json::json!({"id": id, "object": "customer", "name": name});
-        let ctx = MappingContext::received(OffsetDateTime::UNIX_EPOCH);
-        map_object(&object, &ctx)
-            .expect("maps")
-            .into_iter()
-            .find(|r| r.sobject() == "Stripe_Customer__c")
-            .expect("a customer record")
-    }
+    use crate::worker::test_records::customer;
 
     fn candidate(event: usize, created: i64, id: &str, record: MappedRecord) -> Candidate {
         Candidate {
