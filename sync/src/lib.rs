@@ -17,6 +17,7 @@
 pub mod alerts;
 pub mod backoff;
 pub mod config;
+pub mod loadgen;
 pub mod mapping;
 pub mod priority;
 pub mod queue;
