@@ -195,6 +195,7 @@ fn the_dispatcher_and_the_mapping_table() {
         [
             "customer",
             "customer_contact",
+            "subscription_link",
             "subscription",
             "checkout_session",
             "invoice",

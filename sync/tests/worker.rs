@@ -1024,3 +1024,61 @@ async fn a_locked_row_and_a_dropped_connection_are_retried_and_converge() {
     assert_eq!(number(&audit, "Attempts__c"), Some(3.0));
     assert!(h.store.list(None, 10).await.expect("list").is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_bought_through_our_checkout_link_updates_its_record_in_either_order() {
+    for subscription_first in [true, false] {
+        let h = Harness::start().await;
+        let worker = h.worker(h.config("w1"));
+        h.push(&customer_created()).await;
+        h.push(&fixture("price.created")).await;
+        h.drain(&worker).await;
+        // The record the sales rep marked "Send to Stripe", with the Checkout link written back.
+        let session = fixture("checkout.session.completed")["data"]["object"]["id"]
+            .as_str()
+            .expect("a session id")
+            .to_owned();
+        let record_id = h
+            .sim
+            .insert_record(
+                SUBSCRIPTION,
+                serde_json::from_value(json!({
+                    "Sync_Status__c": "Checkout Created",
+                    "Stripe_Checkout_Session_ID__c": session,
+                }))
+                .expect("a map"),
+            )
+            .expect("the record");
+        let mut created = fixture("customer.subscription.created");
+        created["data"]["object"]["metadata"] = json!({"salesforce_subscription_id": record_id});
+        let mut completed = fixture("checkout.session.completed");
+        completed["data"]["object"]["subscription"] = json!(SUBSCRIPTION_ID);
+        completed["data"]["object"]["mode"] = json!("subscription");
+        let (first, second) = if subscription_first {
+            (created, completed)
+        } else {
+            (completed, created)
+        };
+        // Apart, in two flushes: the order cannot be fixed within one.
+        h.push(&first).await;
+        h.drain(&worker).await;
+        h.push(&second).await;
+        h.drain(&worker).await;
+
+        let records = h.records(SUBSCRIPTION);
+        assert_eq!(records.len(), 1, "one record: {records:?}");
+        let record = &records[0];
+        assert_eq!(text(record, "Id"), Some(record_id.as_str()));
+        assert_eq!(
+            text(record, "Stripe_Subscription_ID__c"),
+            Some(SUBSCRIPTION_ID)
+        );
+        assert_eq!(
+            text(record, "Stripe_Checkout_Session_ID__c"),
+            Some(session.as_str())
+        );
+        assert_eq!(text(record, "Status__c"), Some("active"));
+        assert_eq!(text(record, "Sync_Status__c"), Some("Completed"));
+        assert!(h.store.list(None, 10).await.expect("list").is_empty());
+    }
+}
