@@ -133,9 +133,10 @@ impl Events {
             event["data"]["object"]["metadata"] = json!({});
         }
         if event_type == "checkout.session.completed" {
-            // A new subscription bought through Checkout. Its own customer.subscription.created
-            // is left out: both would claim the same Stripe_Subscription_ID__c on two records
-            // until the outbound flow links a checkout record to its subscription.
+            // A new subscription bought through a Checkout Session made outside the sync (no
+            // Salesforce record Id in its metadata). Its own customer.subscription.created is
+            // left out: written apart, the two would make two records claiming one
+            // Stripe_Subscription_ID__c.
             event["data"]["object"]["mode"] = json!("subscription");
             event["data"]["object"]["subscription"] = json!(format!("sub_L{life}K{cycle}"));
         }
