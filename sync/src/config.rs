@@ -92,6 +92,14 @@ settings! {
     ALERT_MIN_INTERVAL =
         "SYNC_ALERT_MIN_INTERVAL_SECS", "--alert-min-interval-secs", "alerts.min_interval_secs";
     ALERT_LAG = "SYNC_ALERT_LAG_SECS", "--alert-lag-secs", "alerts.lag_secs";
+    OUTBOUND_INTERVAL =
+        "SYNC_OUTBOUND_INTERVAL_SECS", "--outbound-interval-secs", "outbound.interval_secs";
+    CHECKOUT_SUCCESS_URL =
+        "SYNC_CHECKOUT_SUCCESS_URL", "--checkout-success-url", "checkout.success_url";
+    CHECKOUT_CANCEL_URL =
+        "SYNC_CHECKOUT_CANCEL_URL", "--checkout-cancel-url", "checkout.cancel_url";
+    CHECKOUT_EXPIRES =
+        "SYNC_CHECKOUT_EXPIRES_SECS", "--checkout-expires-secs", "checkout.expires_secs";
 }
 
 /// The environment variable naming the configuration file.
@@ -123,6 +131,10 @@ pub const DEFAULT_QUOTA_SHARE_PERCENT: u8 = 80;
 pub const DEFAULT_HIGH_WINDOW_MS: u64 = 500;
 /// The default longest wait of a normal-priority event for its Composite call, in milliseconds.
 pub const DEFAULT_NORMAL_WINDOW_MS: u64 = 2_000;
+/// The default pause between two polls of Salesforce for changes to send to Stripe, in seconds.
+pub const DEFAULT_OUTBOUND_INTERVAL_SECS: u64 = 5;
+/// The default life of a Checkout link, in seconds (Stripe allows 1,800 to 86,400).
+pub const DEFAULT_CHECKOUT_EXPIRES_SECS: u64 = 86_400;
 /// The default number of waiting events that flushes the Bulk lane.
 pub const DEFAULT_BULK_FLUSH_RECORDS: usize = 2_000;
 /// The default age, in seconds, of the oldest waiting event that flushes the Bulk lane.
@@ -372,6 +384,46 @@ pub struct Overrides {
     /// `alerts.lag_secs`. [default: 300]
     #[arg(long, env = "SYNC_ALERT_LAG_SECS", value_name = "SECS", global = true)]
     pub alert_lag_secs: Option<String>,
+
+    /// Pause between two polls of Salesforce for Contacts and subscriptions to send to Stripe,
+    /// in seconds. TOML `outbound.interval_secs`. [default: 5]
+    #[arg(
+        long,
+        env = "SYNC_OUTBOUND_INTERVAL_SECS",
+        value_name = "SECS",
+        global = true
+    )]
+    pub outbound_interval_secs: Option<String>,
+
+    /// Where Stripe Checkout sends a customer after paying (`{CHECKOUT_SESSION_ID}` is filled
+    /// in); with the cancel URL, turns on Checkout links for subscriptions marked "Send to
+    /// Stripe". TOML `checkout.success_url`.
+    #[arg(
+        long,
+        env = "SYNC_CHECKOUT_SUCCESS_URL",
+        value_name = "URL",
+        global = true
+    )]
+    pub checkout_success_url: Option<String>,
+
+    /// Where Stripe Checkout sends a customer who cancels. TOML `checkout.cancel_url`.
+    #[arg(
+        long,
+        env = "SYNC_CHECKOUT_CANCEL_URL",
+        value_name = "URL",
+        global = true
+    )]
+    pub checkout_cancel_url: Option<String>,
+
+    /// How long a Checkout link stays valid, in seconds (1800 to 86400). TOML
+    /// `checkout.expires_secs`. [default: 86400]
+    #[arg(
+        long,
+        env = "SYNC_CHECKOUT_EXPIRES_SECS",
+        value_name = "SECS",
+        global = true
+    )]
+    pub checkout_expires_secs: Option<String>,
 }
 
 impl fmt::Debug for Overrides {
@@ -436,6 +488,10 @@ impl fmt::Debug for Overrides {
             )
             .field("alert_min_interval_secs", &self.alert_min_interval_secs)
             .field("alert_lag_secs", &self.alert_lag_secs)
+            .field("outbound_interval_secs", &self.outbound_interval_secs)
+            .field("checkout_success_url", &self.checkout_success_url)
+            .field("checkout_cancel_url", &self.checkout_cancel_url)
+            .field("checkout_expires_secs", &self.checkout_expires_secs)
             .finish()
     }
 }
@@ -526,6 +582,8 @@ pub struct Needs {
     pub webhook: bool,
     /// Salesforce credentials (the worker runs).
     pub salesforce: bool,
+    /// A Stripe secret key (the outbound poller runs).
+    pub stripe: bool,
 }
 
 /// The receiver's settings.
@@ -618,6 +676,28 @@ pub struct Config {
     pub worker: WorkerSettings,
     /// The admin alerts.
     pub alerts: AlertSettings,
+    /// Salesforce → Stripe.
+    pub outbound: OutboundSettings,
+}
+
+/// The Salesforce → Stripe settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundSettings {
+    /// Pause between two polls.
+    pub interval: Duration,
+    /// Checkout links, when both URLs are set.
+    pub checkout: Option<CheckoutSettings>,
+}
+
+/// Where Checkout sends the customer, and how long a link lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutSettings {
+    /// After paying.
+    pub success_url: String,
+    /// After cancelling.
+    pub cancel_url: String,
+    /// Life of a link.
+    pub expires_after: Duration,
 }
 
 /// The configuration file's values, flattened to dotted keys, as text.
@@ -1021,6 +1101,68 @@ impl Config {
             ),
         };
 
+        if needs.stripe && stripe.secret_key.is_none() {
+            return Err(ConfigError::Missing {
+                setting: STRIPE_SECRET_KEY,
+                why: "sending Contacts and subscriptions to Stripe needs a Stripe secret key",
+            });
+        }
+        let success_url = src
+            .pick(CHECKOUT_SUCCESS_URL, o.checkout_success_url.as_deref())
+            .map(|v| parse_url(CHECKOUT_SUCCESS_URL, &v))
+            .transpose()?;
+        let cancel_url = src
+            .pick(CHECKOUT_CANCEL_URL, o.checkout_cancel_url.as_deref())
+            .map(|v| parse_url(CHECKOUT_CANCEL_URL, &v))
+            .transpose()?;
+        let expires_secs: u64 = match src.pick(CHECKOUT_EXPIRES, o.checkout_expires_secs.as_deref())
+        {
+            Some(v) => {
+                let secs = parse_number(CHECKOUT_EXPIRES, &v, "a number of seconds")?;
+                if !(1_800..=86_400).contains(&secs) {
+                    return Err(ConfigError::Invalid {
+                        setting: CHECKOUT_EXPIRES,
+                        reason: format!(
+                            "Stripe keeps Checkout links 1800 to 86400 seconds, got `{v}`"
+                        ),
+                    });
+                }
+                secs
+            }
+            None => DEFAULT_CHECKOUT_EXPIRES_SECS,
+        };
+        let checkout = match (success_url, cancel_url) {
+            (Some(success_url), Some(cancel_url)) => Some(CheckoutSettings {
+                success_url,
+                cancel_url,
+                expires_after: Duration::from_secs(expires_secs),
+            }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::Missing {
+                    setting: CHECKOUT_CANCEL_URL,
+                    why: "Checkout links need both a success and a cancel URL",
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Missing {
+                    setting: CHECKOUT_SUCCESS_URL,
+                    why: "Checkout links need both a success and a cancel URL",
+                });
+            }
+        };
+        let outbound = OutboundSettings {
+            interval: Duration::from_secs(
+                match src.pick(OUTBOUND_INTERVAL, o.outbound_interval_secs.as_deref()) {
+                    Some(v) => {
+                        parse_positive(OUTBOUND_INTERVAL, &v, "a positive number of seconds")?
+                    }
+                    None => DEFAULT_OUTBOUND_INTERVAL_SECS,
+                },
+            ),
+            checkout,
+        };
+
         let alerts = AlertSettings {
             webhook_url: match src.pick(ALERT_WEBHOOK_URL, o.alert_webhook_url.as_deref()) {
                 Some(v) => Some(crate::alerts::WebhookUrl::parse(&v).map_err(|error| {
@@ -1067,6 +1209,7 @@ impl Config {
             },
             worker,
             alerts,
+            outbound,
         })
     }
 }
@@ -1235,6 +1378,7 @@ mod tests {
             Needs {
                 webhook: true,
                 salesforce: false,
+                stripe: false,
             },
         )
         .unwrap();
@@ -1257,6 +1401,7 @@ mod tests {
             Needs {
                 webhook: true,
                 salesforce: false,
+                stripe: false,
             },
         )
         .unwrap_err();
@@ -1425,6 +1570,53 @@ mod tests {
     }
 
     #[test]
+    fn outbound_settings() {
+        let config = resolve(&Overrides::default(), Needs::default()).unwrap();
+        assert_eq!(config.outbound.interval, Duration::from_secs(5));
+        assert_eq!(config.outbound.checkout, None);
+        let o = Overrides {
+            outbound_interval_secs: Some("2".into()),
+            checkout_success_url: Some("https://example.com/welcome".into()),
+            checkout_cancel_url: Some("https://example.com/pricing/".into()),
+            checkout_expires_secs: Some("3600".into()),
+            ..Overrides::default()
+        };
+        let config = resolve(&o, Needs::default()).unwrap();
+        assert_eq!(config.outbound.interval, Duration::from_secs(2));
+        assert_eq!(
+            config.outbound.checkout,
+            Some(CheckoutSettings {
+                success_url: "https://example.com/welcome".into(),
+                cancel_url: "https://example.com/pricing".into(),
+                expires_after: Duration::from_secs(3600),
+            })
+        );
+        let only_success = Overrides {
+            checkout_success_url: Some("https://example.com/welcome".into()),
+            ..Overrides::default()
+        };
+        assert!(matches!(
+            resolve(&only_success, Needs::default()),
+            Err(ConfigError::Missing { setting, .. }) if setting == CHECKOUT_CANCEL_URL
+        ));
+        let too_long = Overrides {
+            checkout_success_url: Some("https://example.com/a".into()),
+            checkout_cancel_url: Some("https://example.com/b".into()),
+            checkout_expires_secs: Some("90000".into()),
+            ..Overrides::default()
+        };
+        invalid(resolve(&too_long, Needs::default()), CHECKOUT_EXPIRES);
+        let needs_stripe = Needs {
+            stripe: true,
+            ..Needs::default()
+        };
+        assert!(matches!(
+            resolve(&Overrides::default(), needs_stripe),
+            Err(ConfigError::Missing { setting, .. }) if setting == STRIPE_SECRET_KEY
+        ));
+    }
+
+    #[test]
     fn values_parse() {
         let o = Overrides {
             listen: Some("0.0.0.0:9000".into()),
@@ -1492,6 +1684,7 @@ mod tests {
             Needs {
                 webhook: true,
                 salesforce: false,
+                stripe: false,
             },
         )
         .unwrap();
@@ -1541,6 +1734,7 @@ mod tests {
             Needs {
                 webhook: false,
                 salesforce: true,
+                stripe: false,
             },
         )
         .unwrap();
@@ -1554,6 +1748,7 @@ mod tests {
         let needs = Needs {
             webhook: false,
             salesforce: true,
+            stripe: false,
         };
         let missing = |o: Overrides, setting: Setting| match resolve(&o, needs) {
             Err(error @ ConfigError::Missing { setting: s, .. }) if s == setting => {
@@ -1609,6 +1804,7 @@ mod tests {
             Needs {
                 webhook: false,
                 salesforce: true,
+                stripe: false,
             },
         )
         .unwrap();

@@ -19,6 +19,7 @@ pub mod backoff;
 pub mod config;
 pub mod loadgen;
 pub mod mapping;
+pub mod outbound;
 pub mod priority;
 pub mod queue;
 pub mod ratelimit;

@@ -14,6 +14,8 @@ use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use stripe_sfdc_sync::alerts::{AlertConfig, Alerts};
 use stripe_sfdc_sync::config::{Config, LogFormat, Needs, Overrides};
+use stripe_sfdc_sync::outbound::checkout::{CheckoutConfig, CheckoutLinks};
+use stripe_sfdc_sync::outbound::{ContactPoller, OutboundConfig};
 use stripe_sfdc_sync::queue::{Envelope, Queue as _};
 use stripe_sfdc_sync::receiver::webhook::EventHead;
 use stripe_sfdc_sync::receiver::{self, Metrics, Readiness, ReceiverState};
@@ -62,6 +64,9 @@ enum Command {
     Receiver,
     /// Run the worker only: move queued events to Salesforce.
     Worker,
+    /// Run the Salesforce → Stripe poller only: a Stripe customer for every Contact with an
+    /// email, and Checkout links for subscriptions marked "Send to Stripe".
+    Outbound,
     /// Inspect and act on the dead-letter queue.
     Dlq {
         /// The action.
@@ -109,14 +114,22 @@ impl Command {
             Command::Serve => Needs {
                 webhook: true,
                 salesforce: true,
+                stripe: false,
             },
             Command::Receiver => Needs {
                 webhook: true,
                 salesforce: false,
+                stripe: false,
             },
             Command::Worker => Needs {
                 webhook: false,
                 salesforce: true,
+                stripe: false,
+            },
+            Command::Outbound => Needs {
+                webhook: false,
+                salesforce: true,
+                stripe: true,
             },
             Command::Dlq { .. } => Needs::default(),
         }
@@ -208,8 +221,82 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .await
                 .context("the worker failed")
         }
+        Command::Outbound => {
+            let shutdown = Shutdown::on_signals()?;
+            run_outbound(&config, &shutdown).await
+        }
         Command::Dlq { action } => dlq(&config.database, action).await,
     }
+}
+
+/// The Stripe client of the configuration (the secret key is required).
+fn stripe_client(config: &Config) -> anyhow::Result<stripe_types::client::Client> {
+    let key = config
+        .stripe
+        .secret_key
+        .as_ref()
+        .context("missing STRIPE_SECRET_KEY")?;
+    stripe_types::client::Client::builder(key.expose())
+        .base_url(config.stripe.api_base.clone())
+        .build()
+        .context("cannot build the Stripe client (STRIPE_SECRET_KEY, STRIPE_API_BASE)")
+}
+
+/// The Salesforce client of the configuration (the credentials are required).
+fn salesforce_client(config: &Config) -> anyhow::Result<salesforce::Client> {
+    let credentials =
+        config.salesforce.credentials.clone().context(
+            "missing Salesforce credentials (SALESFORCE_CLIENT_ID and the flow's secrets)",
+        )?;
+    salesforce::Client::builder(config.salesforce.login_url.clone(), credentials)
+        .build()
+        .context("cannot build the Salesforce client (SALESFORCE_LOGIN_URL)")
+}
+
+/// Runs the Salesforce → Stripe pollers until shutdown: Contacts → customers, and Checkout
+/// links when their URLs are configured.
+async fn run_outbound(config: &Config, shutdown: &Shutdown) -> anyhow::Result<()> {
+    let store = open_store(&config.database)?;
+    let salesforce = salesforce_client(config)?;
+    let stripe = stripe_client(config)?;
+    let contacts = ContactPoller::new(
+        salesforce.clone(),
+        stripe.clone(),
+        store,
+        OutboundConfig {
+            interval: config.outbound.interval,
+            ..OutboundConfig::default()
+        },
+    );
+    let checkout = config.outbound.checkout.as_ref().map(|settings| {
+        CheckoutLinks::new(
+            salesforce,
+            stripe,
+            CheckoutConfig {
+                expires_after: settings.expires_after,
+                ..CheckoutConfig::new(settings.success_url.clone(), settings.cancel_url.clone())
+            },
+        )
+    });
+    if checkout.is_none() {
+        tracing::warn!(
+            "Checkout links are off: set SYNC_CHECKOUT_SUCCESS_URL and SYNC_CHECKOUT_CANCEL_URL"
+        );
+    }
+    tracing::info!(
+        interval_secs = config.outbound.interval.as_secs(),
+        "outbound poller started"
+    );
+    let links = async {
+        if let Some(checkout) = &checkout {
+            checkout
+                .run(config.outbound.interval, shutdown.wait())
+                .await;
+        }
+    };
+    tokio::join!(contacts.run(shutdown.wait()), links);
+    tracing::info!("outbound poller stopped");
+    Ok(())
 }
 
 /// Opens the queue in the database file.
@@ -373,13 +460,7 @@ fn build_worker(
     queue: Arc<SqliteQueue>,
 ) -> anyhow::Result<(SqliteWorker, Checks)> {
     let store = open_store(&config.database)?;
-    let credentials =
-        config.salesforce.credentials.clone().context(
-            "missing Salesforce credentials (SALESFORCE_CLIENT_ID and the flow's secrets)",
-        )?;
-    let client = salesforce::Client::builder(config.salesforce.login_url.clone(), credentials)
-        .build()
-        .context("cannot build the Salesforce client (SALESFORCE_LOGIN_URL)")?;
+    let client = salesforce_client(config)?;
     let settings = &config.worker;
     let worker_config = WorkerConfig {
         batch_size: settings.batch_size,
@@ -423,15 +504,10 @@ fn build_worker(
         .with_alerts(alerts);
     // With a Stripe key the worker can read objects' current state: to order same-second
     // events and to create a parent missing in Salesforce.
-    let worker = match &config.stripe.secret_key {
-        Some(key) => {
-            let stripe = stripe_types::client::Client::builder(key.expose())
-                .base_url(config.stripe.api_base.clone())
-                .build()
-                .context("cannot build the Stripe client (STRIPE_SECRET_KEY, STRIPE_API_BASE)")?;
-            worker.with_object_source(Arc::new(StripeObjectSource::new(stripe)))
-        }
-        None => worker,
+    let worker = if config.stripe.secret_key.is_some() {
+        worker.with_object_source(Arc::new(StripeObjectSource::new(stripe_client(config)?)))
+    } else {
+        worker
     };
     Ok((worker, readiness))
 }
@@ -458,7 +534,19 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
         shutdown.trigger();
         result
     };
-    let (received, worked) = tokio::join!(receiver, worker);
+    let outbound = async {
+        if config.stripe.secret_key.is_none() {
+            tracing::warn!("Salesforce → Stripe is off: set STRIPE_SECRET_KEY to turn it on");
+            return Ok(());
+        }
+        let result = run_outbound(config, &shutdown).await;
+        if result.is_err() {
+            shutdown.trigger();
+        }
+        result
+    };
+    let (received, worked, sent) = tokio::join!(receiver, worker, outbound);
+    let worked = worked.and(sent);
     match (received, worked) {
         (Ok(()), Ok(())) => Ok(()),
         (Err(error), Ok(())) | (Ok(()), Err(error)) => Err(error),

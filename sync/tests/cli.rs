@@ -190,6 +190,21 @@ fn worker_without_salesforce_credentials_fails_naming_them() {
 }
 
 #[test]
+fn outbound_without_a_stripe_key_fails_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = command()
+        .env("SYNC_DATABASE", dir.path().join("sync.db"))
+        .env("SALESFORCE_CLIENT_ID", "client")
+        .env("SALESFORCE_CLIENT_SECRET", "client-secret-value")
+        .arg("outbound")
+        .output()
+        .expect("the binary runs");
+    let stderr = failure(output);
+    assert!(stderr.contains("STRIPE_SECRET_KEY"), "{stderr}");
+    assert!(!stderr.contains("client-secret-value"), "{stderr}");
+}
+
+#[test]
 fn invalid_settings_fail_naming_them() {
     let dir = tempfile::tempdir().unwrap();
     let output = command()

@@ -769,6 +769,43 @@ async fn rate_limiter_counts_in_the_sqlite_store() {
 // ---------------------------------------------------------------- schema
 
 #[tokio::test]
+async fn a_version_1_file_is_migrated_keeping_its_events() {
+    let (_dir, path) = db_file();
+    let clock = ManualClock::new();
+    queue(&path, &clock)
+        .push(&envelope("evt_kept", Priority::Normal, T0))
+        .await
+        .unwrap();
+    // Back to the first schema, as a file written before the outbound tables existed.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "DROP TABLE outbound_cursors; DROP TABLE outbound_synced; PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+
+    let queue = queue(&path, &clock);
+    store(&path, &clock);
+
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name IN ('outbound_cursors', 'outbound_synced')",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 2);
+    let pulled = queue.pull(10, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(pulled.len(), 1);
+    assert_eq!(pulled[0].envelope.event_id, "evt_kept");
+}
+
+#[tokio::test]
 async fn schema_is_versioned_and_newer_files_are_refused() {
     let (_dir, path) = db_file();
     let clock = ManualClock::new();

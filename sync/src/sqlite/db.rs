@@ -79,6 +79,23 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (key, bucket)
     ) WITHOUT ROWID;
     ",
+    // Version 2: the Salesforce → Stripe pollers' cursors, and a digest of what each record
+    // last sent to Stripe (no value itself).
+    "
+    CREATE TABLE outbound_cursors (
+        name      TEXT    PRIMARY KEY,
+        modstamp  INTEGER NOT NULL,
+        record_id TEXT    NOT NULL,
+        saved_at  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE outbound_synced (
+        key       TEXT    PRIMARY KEY,
+        stripe_id TEXT    NOT NULL,
+        digest    TEXT    NOT NULL,
+        synced_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this build writes.

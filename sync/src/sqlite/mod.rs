@@ -14,6 +14,7 @@
 //! - `ledger`, `watermarks`, `dead_letters`, `tokens`, `windows`: [`SqliteStore`]'s traits
 
 mod batch;
+mod cursors;
 mod db;
 mod dead_letters;
 mod ledger;
