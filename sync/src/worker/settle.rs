@@ -240,20 +240,14 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
     /// Acknowledges a delivery. A lease lost meanwhile is no error: the ledger has the event's
     /// outcome, so its next delivery is acknowledged as a duplicate.
     pub(super) async fn ack(&self, delivery: &Delivery) -> Result<(), WorkerError> {
-        let event_id = delivery.envelope.event_id.as_str();
-        let receipt = self.receipt(delivery);
-        self.in_lanes().remove(event_id);
-        match self.queue.ack(&receipt).await {
-            Ok(()) => Ok(()),
-            Err(QueueError::LeaseLost { .. }) => {
-                tracing::warn!(
-                    event_id,
-                    "lease lost before the acknowledgement: the next delivery is a duplicate"
-                );
-                Ok(())
-            }
-            Err(error) => Err(WorkerError::queue("acknowledging", event_id, error)),
-        }
+        let receipt = self.take_receipt(delivery);
+        let answer = self.queue.ack(&receipt).await;
+        lost_lease_is_fine(
+            answer,
+            delivery,
+            "acknowledging",
+            "lease lost before the acknowledgement: the next delivery is a duplicate",
+        )
     }
 
     /// Gives a delivery back to the queue for `at`. A lease lost meanwhile is no error: the
@@ -263,20 +257,21 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
         delivery: &Delivery,
         at: OffsetDateTime,
     ) -> Result<(), WorkerError> {
-        let event_id = delivery.envelope.event_id.as_str();
+        let receipt = self.take_receipt(delivery);
+        let answer = self.queue.retry_at(&receipt, at).await;
+        lost_lease_is_fine(
+            answer,
+            delivery,
+            "rescheduling",
+            "lease lost before the retry was scheduled: already handed out again",
+        )
+    }
+
+    /// The receipt to settle `delivery` with, the event leaving the lanes.
+    fn take_receipt(&self, delivery: &Delivery) -> Receipt {
         let receipt = self.receipt(delivery);
-        self.in_lanes().remove(event_id);
-        match self.queue.retry_at(&receipt, at).await {
-            Ok(()) => Ok(()),
-            Err(QueueError::LeaseLost { .. }) => {
-                tracing::warn!(
-                    event_id,
-                    "lease lost before the retry was scheduled: already handed out again"
-                );
-                Ok(())
-            }
-            Err(error) => Err(WorkerError::queue("rescheduling", event_id, error)),
-        }
+        self.in_lanes().remove(&delivery.envelope.event_id);
+        receipt
     }
 
     /// The receipt to settle `delivery` with: the latest, if it was handed out again while
@@ -342,5 +337,24 @@ impl<Q: Queue, S: Store> Worker<Q, S> {
     pub(super) fn delay(&self, attempt: u32) -> Option<Duration> {
         let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
         self.config.backoff.delay(attempt, &mut rng)
+    }
+}
+
+/// `answer` of the queue on settling `delivery`, a lost lease logged with `lost` and taken as
+/// done.
+fn lost_lease_is_fine(
+    answer: Result<(), QueueError>,
+    delivery: &Delivery,
+    operation: &'static str,
+    lost: &'static str,
+) -> Result<(), WorkerError> {
+    let event_id = delivery.envelope.event_id.as_str();
+    match answer {
+        Ok(()) => Ok(()),
+        Err(QueueError::LeaseLost { .. }) => {
+            tracing::warn!(event_id, "{lost}");
+            Ok(())
+        }
+        Err(error) => Err(WorkerError::queue(operation, event_id, error)),
     }
 }
