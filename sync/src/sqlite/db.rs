@@ -236,10 +236,23 @@ impl Db {
             path: path.clone(),
             source,
         };
-        // WAL is a property of the file: set once, every later connection uses it.
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-            .map_err(open_error)?;
+        // WAL is a property of the file: set once, every later connection uses it. Switching
+        // needs the file to itself, and SQLite answers BUSY at once (without the busy
+        // handler) while another process creating the same file holds it: retried until the
+        // busy timeout.
+        let started = std::time::Instant::now();
+        let mode: String = loop {
+            match conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)) {
+                Ok(mode) => break mode,
+                Err(rusqlite::Error::SqliteFailure(error, _))
+                    if error.code == rusqlite::ErrorCode::DatabaseBusy
+                        && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(error) => return Err(open_error(error)),
+            }
+        };
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(SqliteError::NotWal { path, mode });
         }
