@@ -13,6 +13,10 @@
 //! - [`sqlite`]: the embedded backend of the queue and the store (one SQLite file, WAL)
 //! - [`receiver`]: the axum webhook receiver (signature check, durable queueing, health and
 //!   Prometheus metrics); [`priority`]: which event types are handled and how urgently.
+//! - [`worker`]: moves queued events to Salesforce (ordering, lanes, batching, retries, dead
+//!   letters); [`alerts`]: admin alerts to the logs and a webhook
+//! - [`outbound`]: Salesforce → Stripe (Contacts to Stripe customers, Checkout links)
+//! - [`loadgen`]: the load generator behind `stripe-sfdc-loadgen`
 
 pub mod alerts;
 pub mod backoff;
